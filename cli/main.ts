@@ -1,0 +1,41 @@
+/**
+ * The `strake` command: one entry point; each sub-command delegates to the
+ * module that owns it.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerSimCommand } from '../chaos/sim/sim-command.js';
+
+export const VERSION = '0.1.0';
+
+/** Sub-commands report their outcome here instead of calling process.exit. */
+export type ExitCodeSink = (code: number) => void;
+
+export function buildProgram(setExitCode: ExitCodeSink): Command {
+  const program = new Command();
+  program
+    .name('strake')
+    .description('A Kubernetes-style cluster whose state lives in its own Raft-replicated key-value store')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError();
+  registerSimCommand(program, setExitCode);
+  return program;
+}
+
+/** Runs the command line and resolves to the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here with exit code 0.
+      return err.exitCode;
+    }
+    throw err;
+  }
+  return exitCode;
+}

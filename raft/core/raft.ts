@@ -1,0 +1,822 @@
+/**
+ * The Raft state machine (after etcd-io/raft): one entry point, `step(m)`; local
+ * events are messages too; the role is a swap of the `stepRole` and `tickRole`
+ * handlers. Output accumulates in `msgs` and `readStates`, and in the log's
+ * unstable part, until the RawNode hands it out as a Ready.
+ *
+ * Synchronous and deterministic: no I/O, clock or global randomness.
+ */
+import { assert, assertNever } from './assert.js';
+import { decodeConfChange, validateConfChange } from './conf-change.js';
+import { ConfLog } from './conf-log.js';
+import type { ResolvedConfig } from './config.js';
+import { resolveConfig, type RaftConfig } from './config.js';
+import {
+  CompactedError,
+  ConfChangePendingError,
+  NotLeaderError,
+  ProposalDroppedError,
+  SnapshotTemporarilyUnavailableError,
+  UncommittedLimitError,
+  UnavailableError,
+} from './errors.js';
+import { RaftLog } from './log.js';
+import { ProgressState } from './progress.js';
+import { ProgressTracker, VoteResult } from './progress-tracker.js';
+import { MAX_PENDING_READ_INDEX_REQUESTS, ReadOnly } from './read-only.js';
+import type { Entry, Message, ReadState, Snapshot } from './types.js';
+import { CAMPAIGN_TRANSFER, EntryType, MessageType, NONE, StateRole, entriesBytes } from './types.js';
+
+/** Reads that arrive before the leader has committed an entry of its term wait here; bounded. */
+const MAX_PENDING_READS_BEFORE_COMMIT = MAX_PENDING_READ_INDEX_REQUESTS;
+
+const CampaignType = {
+  PreElection: 'PreElection',
+  Election: 'Election',
+  Transfer: 'Transfer',
+} as const;
+type CampaignType = (typeof CampaignType)[keyof typeof CampaignType];
+
+/** A message being sent: `from` defaults to this node (forwarded requests keep theirs), `term` to the current term. */
+type OutgoingMessage = Omit<Message, 'from' | 'term'> & { readonly from?: number; readonly term?: number };
+
+export class Raft {
+  readonly id: number;
+  readonly config: ResolvedConfig;
+  term = 0;
+  vote = NONE;
+  lead = NONE;
+  role: StateRole = StateRole.Follower;
+  readonly raftLog: RaftLog;
+  readonly trk: ProgressTracker;
+  readonly confLog: ConfLog;
+  readonly readOnly = new ReadOnly();
+  /** Messages to send; handed out by the next Ready. */
+  msgs: Message[] = [];
+  readStates: ReadState[] = [];
+  /** Target of an ongoing leadership transfer, or NONE. */
+  leadTransferee = NONE;
+  /** Leader: index of its first entry of this term (the no-op). Conf changes wait until it commits. */
+  leaderFirstIndex = 0;
+  /** Leader: bytes of payload appended but not yet committed and handed out. */
+  uncommittedBytes = 0;
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTimeout = 0;
+  private pendingReadIndexMessages: Message[] = [];
+  private stepRole: (m: Message) => void = (m) => this.stepFollower(m);
+  private tickRole: () => void = () => this.tickElection();
+
+  constructor(c: RaftConfig) {
+    this.config = resolveConfig(c);
+    this.id = this.config.id;
+    const storage = this.config.storage;
+    this.raftLog = new RaftLog(storage, this.config.maxCommittedSizePerReadyBytes);
+    this.trk = new ProgressTracker(this.config.maxInflightMsgs, this.config.maxInflightBytes);
+    const { hardState, confState } = storage.initialState();
+    this.confLog = new ConfLog(confState);
+    const first = storage.firstIndex();
+    const last = storage.lastIndex();
+    if (last >= first) this.confLog.appendFrom(storage.entries(first, last + 1, Number.MAX_SAFE_INTEGER));
+    this.trk.applyConf(this.confLog.current(), this.raftLog.lastIndex() + 1);
+    if (hardState.term !== 0 || hardState.commit !== 0) {
+      this.term = hardState.term;
+      this.vote = hardState.vote;
+      this.raftLog.commitTo(hardState.commit);
+    }
+    if (this.config.appliedIndex > 0) this.raftLog.appliedTo(this.config.appliedIndex);
+    this.becomeFollower(this.term, NONE);
+  }
+
+  // ---- membership -------------------------------------------------------
+
+  isVoter(): boolean {
+    return this.trk.isVoter(this.id);
+  }
+
+  private onMembershipChanged(): void {
+    this.trk.applyConf(this.confLog.current(), this.raftLog.lastIndex() + 1);
+    const self = this.trk.progress.get(this.id);
+    if (self !== undefined && this.role === StateRole.Leader) self.maybeUpdate(this.raftLog.lastIndex());
+    if (this.leadTransferee !== NONE && !this.trk.isVoter(this.leadTransferee)) this.abortLeaderTransfer();
+  }
+
+  // ---- roles --------------------------------------------------------------
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.lead = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.abortLeaderTransfer();
+    this.trk.resetVotes();
+    const lastIndex = this.raftLog.lastIndex();
+    for (const [id, pr] of this.trk.progress) {
+      pr.becomeProbe();
+      pr.match = id === this.id ? lastIndex : 0;
+      pr.next = lastIndex + 1;
+      pr.recentActive = id === this.id;
+    }
+    this.uncommittedBytes = 0;
+    this.readOnly.reset();
+    this.pendingReadIndexMessages = [];
+  }
+
+  becomeFollower(term: number, lead: number): void {
+    this.reset(term);
+    this.stepRole = (m) => this.stepFollower(m);
+    this.tickRole = () => this.tickElection();
+    this.lead = lead;
+    this.role = StateRole.Follower;
+  }
+
+  private becomeCandidate(): void {
+    assert(this.role !== StateRole.Leader, 'invalid transition [leader -> candidate]');
+    this.reset(this.term + 1);
+    this.stepRole = (m) => this.stepCandidate(m);
+    this.tickRole = () => this.tickElection();
+    this.vote = this.id;
+    this.role = StateRole.Candidate;
+  }
+
+  /** Pre-vote: campaign without touching term or vote, so a partitioned node cannot disrupt (§9.6). */
+  private becomePreCandidate(): void {
+    assert(this.role !== StateRole.Leader, 'invalid transition [leader -> pre-candidate]');
+    this.stepRole = (m) => this.stepCandidate(m);
+    this.tickRole = () => this.tickElection();
+    this.trk.resetVotes();
+    this.lead = NONE;
+    this.role = StateRole.PreCandidate;
+  }
+
+  private becomeLeader(): void {
+    assert(this.role !== StateRole.Follower, 'invalid transition [follower -> leader]');
+    this.reset(this.term);
+    this.stepRole = (m) => this.stepLeader(m);
+    this.tickRole = () => this.tickHeartbeat();
+    this.lead = this.id;
+    this.role = StateRole.Leader;
+    this.trk.progress.get(this.id)?.becomeReplicate();
+    this.leaderFirstIndex = this.raftLog.lastIndex() + 1;
+    // The no-op lets the leader commit, and so learn the commit index of, its predecessors' entries (§5.4.2, §8).
+    this.appendEntries([{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array() }]);
+  }
+
+  private resetRandomizedElectionTimeout(): void {
+    const base = this.config.electionTicks;
+    this.randomizedElectionTimeout = base + this.config.rng.nextInt(base);
+  }
+
+  private pastElectionTimeout(): boolean {
+    return this.electionElapsed >= this.randomizedElectionTimeout;
+  }
+
+  // ---- ticks --------------------------------------------------------------
+
+  tick(): void {
+    this.tickRole();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.isVoter() && this.pastElectionTimeout()) {
+      this.electionElapsed = 0;
+      this.step({ type: MessageType.Hup, from: this.id, to: this.id, term: 0 });
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum) {
+        this.step({ type: MessageType.CheckQuorum, from: this.id, to: this.id, term: 0 });
+      }
+      // A transfer that has not finished within an election timeout is abandoned.
+      if (this.role === StateRole.Leader && this.leadTransferee !== NONE) this.abortLeaderTransfer();
+    }
+    if (this.role !== StateRole.Leader) return;
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.step({ type: MessageType.Beat, from: this.id, to: this.id, term: 0 });
+    }
+  }
+
+  // ---- sending ------------------------------------------------------------
+
+  private send(m: OutgoingMessage): void {
+    const isVoteType =
+      m.type === MessageType.Vote ||
+      m.type === MessageType.VoteResp ||
+      m.type === MessageType.PreVote ||
+      m.type === MessageType.PreVoteResp;
+    let term: number;
+    if (isVoteType) {
+      assert(m.term !== undefined && m.term !== 0, () => `${m.type} must carry a term`);
+      term = m.term;
+    } else if (m.type === MessageType.Prop || m.type === MessageType.ReadIndex) {
+      // Forwarded requests carry no term: the leader treats them as local.
+      term = 0;
+    } else {
+      term = m.term ?? this.term;
+    }
+    this.msgs.push({ ...m, from: m.from === undefined || m.from === NONE ? this.id : m.from, term });
+  }
+
+  /** Sends an append (or a snapshot) to `to` if its progress allows. Returns true if something was sent. */
+  maybeSendAppend(to: number, sendIfEmpty: boolean): boolean {
+    const pr = this.trk.progress.get(to);
+    if (pr === undefined || pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.raftLog.term(prevIndex);
+    let ents: Entry[] | undefined;
+    if (prevTerm !== undefined) {
+      try {
+        ents = this.raftLog.entries(pr.next, this.config.maxSizePerMsgBytes);
+      } catch (err) {
+        if (!(err instanceof CompactedError || err instanceof UnavailableError)) throw err;
+      }
+    }
+    if (prevTerm === undefined || ents === undefined) return this.maybeSendSnapshot(to);
+    if (ents.length === 0 && !sendIfEmpty) return false;
+    this.send({
+      type: MessageType.App,
+      to,
+      index: prevIndex,
+      logTerm: prevTerm,
+      entries: ents,
+      commit: this.raftLog.committed,
+    });
+    pr.sentEntries(ents.length, entriesBytes(ents));
+    return true;
+  }
+
+  private maybeSendSnapshot(to: number): boolean {
+    const pr = this.trk.progress.get(to)!;
+    // A peer not heard from recently is probably down; don't ship it a snapshot.
+    if (!pr.recentActive) return false;
+    let snapshot: Snapshot;
+    try {
+      snapshot = this.raftLog.snapshot();
+    } catch (err) {
+      if (err instanceof SnapshotTemporarilyUnavailableError) return false;
+      throw err;
+    }
+    assert(snapshot.metadata.index !== 0, 'need a non-empty snapshot to catch up a follower');
+    pr.becomeSnapshot(snapshot.metadata.index);
+    this.send({ type: MessageType.Snap, to, snapshot });
+    return true;
+  }
+
+  private sendHeartbeat(to: number, ctx: string | undefined): void {
+    const pr = this.trk.progress.get(to);
+    // Never tell a follower to commit beyond what it is known to hold.
+    const commit = Math.min(pr?.match ?? 0, this.raftLog.committed);
+    this.send({ type: MessageType.Heartbeat, to, commit, ...(ctx === undefined ? {} : { context: ctx }) });
+  }
+
+  bcastAppend(): void {
+    for (const id of this.trk.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, true);
+  }
+
+  private bcastHeartbeat(ctx: string | undefined): void {
+    for (const id of this.trk.progress.keys()) if (id !== this.id) this.sendHeartbeat(id, ctx);
+  }
+
+  // ---- log ----------------------------------------------------------------
+
+  /** Leader: appends proposals at the end of its log with the current term. */
+  private appendEntries(es: readonly Entry[]): void {
+    let index = this.raftLog.lastIndex();
+    const stamped = es.map((e) => ({ term: this.term, index: ++index, type: e.type, data: e.data }));
+    this.raftLog.append(stamped);
+    if (this.confLog.appendFrom(stamped)) this.onMembershipChanged();
+    this.trk.progress.get(this.id)?.maybeUpdate(this.raftLog.lastIndex());
+    this.maybeCommit();
+  }
+
+  /**
+   * Leader: advances the commit index to what a quorum holds. Only entries of the
+   * current term are committed by counting replicas (§5.4.2); earlier ones commit
+   * indirectly. Returns true when the commit index moved.
+   */
+  maybeCommit(): boolean {
+    const anyTerm = this.config.plantedBugs.commitPreviousTermByCount === true;
+    if (!this.raftLog.maybeCommit(this.trk.committed(), this.term, anyTerm)) return false;
+    this.confLog.compactTo(this.raftLog.committed);
+    return true;
+  }
+
+  /** Called once committed entries were handed to the application: they no longer count as uncommitted. */
+  reduceUncommittedBytes(entries: readonly Entry[]): void {
+    if (this.role !== StateRole.Leader) return;
+    this.uncommittedBytes = Math.max(0, this.uncommittedBytes - payloadBytes(entries));
+  }
+
+  committedEntryInCurrentTerm(): boolean {
+    return this.raftLog.term(this.raftLog.committed) === this.term;
+  }
+
+  // ---- step ---------------------------------------------------------------
+
+  /** The single entry point. Throws typed RaftErrors for refused local requests. */
+  step(m: Message): void {
+    if (m.term !== 0 && m.term > this.term) {
+      if (!this.stepHigherTerm(m)) return;
+    } else if (m.term !== 0 && m.term < this.term) {
+      this.stepLowerTerm(m);
+      return;
+    }
+    switch (m.type) {
+      case MessageType.Hup:
+        this.hup(this.config.preVote ? CampaignType.PreElection : CampaignType.Election);
+        return;
+      case MessageType.Vote:
+      case MessageType.PreVote:
+        this.handleVoteRequest(m);
+        return;
+      default:
+        this.stepRole(m);
+    }
+  }
+
+  /** Returns false when the message must be ignored. */
+  private stepHigherTerm(m: Message): boolean {
+    if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+      const force = m.context === CAMPAIGN_TRANSFER;
+      const inLease =
+        this.config.checkQuorum && this.lead !== NONE && this.electionElapsed < this.config.electionTicks;
+      // Leader lease (§4.2.3): a node that heard from a leader recently ignores elections.
+      if (!force && inLease) return false;
+    }
+    if (m.type === MessageType.PreVote) return true; // a pre-vote never changes our term
+    if (m.type === MessageType.PreVoteResp && m.reject !== true) return true; // term bumps when the pre-vote wins
+    const leaderMessage = m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Snap;
+    this.becomeFollower(m.term, leaderMessage ? m.from : NONE);
+    return true;
+  }
+
+  private stepLowerTerm(m: Message): void {
+    if ((this.config.checkQuorum || this.config.preVote) && (m.type === MessageType.Heartbeat || m.type === MessageType.App)) {
+      // A stale leader (e.g. after a partition) learns our term from this and steps down;
+      // otherwise, with pre-vote, nobody would ever tell it.
+      this.send({ type: MessageType.AppResp, to: m.from });
+    } else if (m.type === MessageType.PreVote) {
+      this.send({ type: MessageType.PreVoteResp, to: m.from, term: this.term, reject: true });
+    }
+    // Anything else from an older term is ignored.
+  }
+
+  private handleVoteRequest(m: Message): void {
+    const isPreVote = m.type === MessageType.PreVote;
+    const respType = isPreVote ? MessageType.PreVoteResp : MessageType.VoteResp;
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NONE && this.lead === NONE) ||
+      (isPreVote && m.term > this.term);
+    const skipLogCheck = this.config.plantedBugs.voteWithoutLogCheck === true;
+    const upToDate = skipLogCheck || this.raftLog.isUpToDate(m.index ?? 0, m.logTerm ?? 0);
+    if (canVote && upToDate) {
+      // A granted pre-vote answers with the term it was asked for, so the candidate can count it.
+      this.send({ type: respType, to: m.from, term: m.term });
+      if (!isPreVote) {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send({ type: respType, to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  private hup(type: CampaignType): void {
+    if (this.role === StateRole.Leader || !this.isVoter()) return;
+    this.campaign(type);
+  }
+
+  private campaign(type: CampaignType): void {
+    let voteMsg: MessageType;
+    let term: number;
+    if (type === CampaignType.PreElection) {
+      this.becomePreCandidate();
+      voteMsg = MessageType.PreVote;
+      term = this.term + 1; // the term we would campaign in
+    } else {
+      this.becomeCandidate();
+      voteMsg = MessageType.Vote;
+      term = this.term;
+    }
+    if (this.poll(this.id, true) === VoteResult.Won) {
+      // Single-voter cluster: won at once.
+      if (type === CampaignType.PreElection) this.campaign(CampaignType.Election);
+      else this.becomeLeader();
+      return;
+    }
+    const lastIndex = this.raftLog.lastIndex();
+    const lastTerm = this.raftLog.lastTerm();
+    for (const id of [...this.trk.voters].sort((a, b) => a - b)) {
+      if (id === this.id) continue;
+      this.send({
+        type: voteMsg,
+        to: id,
+        term,
+        index: lastIndex,
+        logTerm: lastTerm,
+        ...(type === CampaignType.Transfer ? { context: CAMPAIGN_TRANSFER } : {}),
+      });
+    }
+  }
+
+  private poll(id: number, granted: boolean): VoteResult {
+    this.trk.recordVote(id, granted);
+    return this.trk.tallyVotes();
+  }
+
+  // ---- leader -------------------------------------------------------------
+
+  private stepLeader(m: Message): void {
+    switch (m.type) {
+      case MessageType.Beat:
+        this.bcastHeartbeat(this.readOnly.lastPendingRequestCtx());
+        return;
+      case MessageType.CheckQuorum:
+        this.checkQuorum();
+        return;
+      case MessageType.Prop:
+        this.handleProposal(m);
+        return;
+      case MessageType.ReadIndex:
+        this.handleReadIndexOnLeader(m);
+        return;
+      default:
+        this.stepLeaderFromPeer(m);
+    }
+  }
+
+  private checkQuorum(): void {
+    const self = this.trk.progress.get(this.id);
+    if (self !== undefined) self.recentActive = true;
+    if (!this.trk.quorumActive()) {
+      this.becomeFollower(this.term, NONE);
+      return;
+    }
+    for (const [id, pr] of this.trk.progress) if (id !== this.id) pr.recentActive = false;
+  }
+
+  private handleProposal(m: Message): void {
+    const entries = m.entries ?? [];
+    assert(entries.length > 0, 'proposal without entries');
+    if (this.leadTransferee !== NONE) {
+      throw new ProposalDroppedError(`leadership transfer to node ${this.leadTransferee} is in progress`);
+    }
+    for (const e of entries) if (e.type === EntryType.ConfChange) this.checkConfChangeAllowed(e);
+    const bytes = payloadBytes(entries);
+    const limit = this.config.maxUncommittedEntriesBytes;
+    // One proposal is always let through when nothing is uncommitted, so large entries still progress.
+    if (limit > 0 && this.uncommittedBytes > 0 && bytes > 0 && this.uncommittedBytes + bytes > limit) {
+      throw new UncommittedLimitError(this.uncommittedBytes, bytes, limit);
+    }
+    this.uncommittedBytes += bytes;
+    this.appendEntries(entries);
+    this.bcastAppend();
+  }
+
+  private checkConfChangeAllowed(e: Entry): void {
+    const committed = this.raftLog.committed;
+    if (this.confLog.lastChangeIndex() > committed) {
+      throw new ConfChangePendingError(
+        `the change at index ${this.confLog.lastChangeIndex()} is not committed yet (committed ${committed})`,
+      );
+    }
+    if (committed < this.leaderFirstIndex) {
+      throw new ConfChangePendingError(
+        `leader of term ${this.term} has not committed an entry of its term yet (needs index ${this.leaderFirstIndex}, committed ${committed})`,
+      );
+    }
+    validateConfChange(this.confLog.current(), decodeConfChange(e.data));
+  }
+
+  private handleReadIndexOnLeader(m: Message): void {
+    if (this.trk.voters.size === 1 && this.isVoter()) {
+      this.respondToReadIndex(m, this.raftLog.committed);
+      return;
+    }
+    // A new leader does not know the commit index until an entry of its term commits (§6.4).
+    if (!this.committedEntryInCurrentTerm()) {
+      if (this.pendingReadIndexMessages.length >= MAX_PENDING_READS_BEFORE_COMMIT) {
+        throw new ProposalDroppedError(`${MAX_PENDING_READS_BEFORE_COMMIT} reads already wait for the first commit of term ${this.term}`);
+      }
+      this.pendingReadIndexMessages.push(m);
+      return;
+    }
+    this.startReadIndex(m);
+  }
+
+  private startReadIndex(m: Message): void {
+    if (this.readOnly.size >= MAX_PENDING_READ_INDEX_REQUESTS) {
+      throw new ProposalDroppedError(`${MAX_PENDING_READ_INDEX_REQUESTS} reads already wait for a heartbeat quorum`);
+    }
+    const ctx = m.context ?? '';
+    if (!this.readOnly.addRequest(this.raftLog.committed, m)) return;
+    if (this.isVoter()) this.readOnly.recvAck(this.id, ctx);
+    this.bcastHeartbeat(ctx);
+  }
+
+  private releasePendingReadIndexMessages(): void {
+    if (this.pendingReadIndexMessages.length === 0 || !this.committedEntryInCurrentTerm()) return;
+    const pending = this.pendingReadIndexMessages;
+    this.pendingReadIndexMessages = [];
+    for (const m of pending) this.startReadIndex(m);
+  }
+
+  private respondToReadIndex(req: Message, index: number): void {
+    const ctx = req.context ?? '';
+    if (req.from === NONE || req.from === this.id) {
+      this.readStates.push({ index, requestCtx: ctx });
+    } else {
+      this.send({ type: MessageType.ReadIndexResp, to: req.from, index, context: ctx });
+    }
+  }
+
+  private stepLeaderFromPeer(m: Message): void {
+    const pr = this.trk.progress.get(m.from);
+    if (pr === undefined) return;
+    switch (m.type) {
+      case MessageType.AppResp:
+        pr.recentActive = true;
+        if (m.reject === true) this.handleAppendRejection(m);
+        else this.handleAppendSuccess(m);
+        return;
+      case MessageType.HeartbeatResp:
+        this.handleHeartbeatResponse(m);
+        return;
+      case MessageType.SnapStatus:
+        if (pr.state !== ProgressState.Snapshot) return;
+        // Either way, wait for the follower to answer before sending more.
+        if (m.reject === true) pr.pendingSnapshot = 0;
+        pr.becomeProbe();
+        pr.msgAppFlowPaused = true;
+        return;
+      case MessageType.Unreachable:
+        // Optimistic appends were probably lost; probe again.
+        if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+        return;
+      case MessageType.TransferLeader:
+        this.handleTransferLeader(m.from);
+        return;
+      default:
+        return; // stale or misdirected: VoteResp, PreVoteResp, TimeoutNow, ...
+    }
+  }
+
+  private handleAppendRejection(m: Message): void {
+    const pr = this.trk.progress.get(m.from)!;
+    let nextProbeIndex = m.rejectHint ?? 0;
+    // Fast backtracking: skip every entry of ours whose term the follower cannot have.
+    if ((m.logTerm ?? 0) > 0) nextProbeIndex = this.raftLog.findConflictByTerm(nextProbeIndex, m.logTerm!).index;
+    if (pr.maybeDecrTo(m.index ?? 0, nextProbeIndex)) {
+      if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+      this.maybeSendAppend(m.from, true);
+    }
+  }
+
+  private handleAppendSuccess(m: Message): void {
+    const pr = this.trk.progress.get(m.from)!;
+    const index = m.index ?? 0;
+    const wasPaused = pr.isPaused();
+    if (!pr.maybeUpdate(index) && !(pr.match === index && pr.state === ProgressState.Probe)) return;
+    switch (pr.state) {
+      case ProgressState.Probe:
+        pr.becomeReplicate();
+        break;
+      case ProgressState.Snapshot:
+        // The follower caught up some other way (or got the snapshot); resume appends.
+        if (pr.match + 1 >= this.raftLog.firstIndex()) {
+          pr.becomeProbe();
+          pr.becomeReplicate();
+        }
+        break;
+      case ProgressState.Replicate:
+        pr.inflights.freeLE(index);
+        break;
+    }
+    if (this.maybeCommit()) {
+      this.releasePendingReadIndexMessages();
+      this.bcastAppend();
+      this.maybeStepDownAfterRemoval();
+      if (this.role !== StateRole.Leader) return;
+    } else if (wasPaused) {
+      this.maybeSendAppend(m.from, true);
+    }
+    // Fill the pipeline: keep sending while entries remain and the window allows.
+    for (let i = 0; i < this.config.maxInflightMsgs && this.maybeSendAppend(m.from, false); i++);
+    if (m.from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) this.sendTimeoutNow(m.from);
+  }
+
+  /** §6 / thesis §4.2.2: a leader outside the configuration steps down once that configuration commits. */
+  private maybeStepDownAfterRemoval(): void {
+    if (this.isVoter() || this.confLog.lastChangeIndex() > this.raftLog.committed) return;
+    this.becomeFollower(this.term, NONE);
+  }
+
+  private handleHeartbeatResponse(m: Message): void {
+    const pr = this.trk.progress.get(m.from)!;
+    pr.recentActive = true;
+    pr.msgAppFlowPaused = false;
+    // A full window with a responsive follower means appends were lost: let one through.
+    if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
+    if (pr.match < this.raftLog.lastIndex()) this.maybeSendAppend(m.from, true);
+    if (m.context === undefined) return;
+    const acks = this.readOnly.recvAck(m.from, m.context);
+    if (acks === undefined || this.trk.voteResult(acks) !== VoteResult.Won) return;
+    for (const rs of this.readOnly.advance(m.context)) this.respondToReadIndex(rs.req, rs.index);
+  }
+
+  private handleTransferLeader(transferee: number): void {
+    const pr = this.trk.progress.get(transferee);
+    if (pr === undefined || pr.isLearner) return;
+    if (this.leadTransferee !== NONE) {
+      if (this.leadTransferee === transferee) return; // already under way
+      this.abortLeaderTransfer();
+    }
+    if (transferee === this.id) return; // already the leader
+    // The transfer must finish within one election timeout.
+    this.electionElapsed = 0;
+    this.leadTransferee = transferee;
+    if (pr.match === this.raftLog.lastIndex()) this.sendTimeoutNow(transferee);
+    else this.maybeSendAppend(transferee, true);
+  }
+
+  private sendTimeoutNow(to: number): void {
+    this.send({ type: MessageType.TimeoutNow, to });
+  }
+
+  abortLeaderTransfer(): void {
+    this.leadTransferee = NONE;
+  }
+
+  // ---- candidate ----------------------------------------------------------
+
+  private stepCandidate(m: Message): void {
+    const myVoteResp = this.role === StateRole.PreCandidate ? MessageType.PreVoteResp : MessageType.VoteResp;
+    switch (m.type) {
+      case MessageType.Prop:
+        throw new NotLeaderError(this.id, NONE);
+      case MessageType.ReadIndex:
+        throw new NotLeaderError(this.id, NONE);
+      case MessageType.App:
+        this.becomeFollower(m.term, m.from);
+        this.handleAppendEntries(m);
+        return;
+      case MessageType.Heartbeat:
+        this.becomeFollower(m.term, m.from);
+        this.handleHeartbeat(m);
+        return;
+      case MessageType.Snap:
+        this.becomeFollower(m.term, m.from);
+        this.handleSnapshot(m);
+        return;
+      case myVoteResp: {
+        const result = this.poll(m.from, m.reject !== true);
+        switch (result) {
+          case VoteResult.Won:
+            if (this.role === StateRole.PreCandidate) {
+              this.campaign(CampaignType.Election);
+            } else {
+              this.becomeLeader();
+              this.bcastAppend();
+            }
+            return;
+          case VoteResult.Lost:
+            // A pre-candidate's term never changed, so this returns it to plain follower.
+            this.becomeFollower(this.term, NONE);
+            return;
+          case VoteResult.Pending:
+            return;
+          default:
+            assertNever(result, 'vote result');
+        }
+        return;
+      }
+      default:
+        return; // TimeoutNow and others are ignored by candidates
+    }
+  }
+
+  // ---- follower -----------------------------------------------------------
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case MessageType.Prop:
+        if (this.lead === NONE) throw new NotLeaderError(this.id, NONE);
+        if (this.config.disableProposalForwarding) throw new NotLeaderError(this.id, this.lead);
+        this.send({ ...m, to: this.lead });
+        return;
+      case MessageType.App:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleAppendEntries(m);
+        return;
+      case MessageType.Heartbeat:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleHeartbeat(m);
+        return;
+      case MessageType.Snap:
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleSnapshot(m);
+        return;
+      case MessageType.TransferLeader:
+        if (this.lead === NONE) return;
+        this.send({ ...m, to: this.lead });
+        return;
+      case MessageType.TimeoutNow:
+        // Leadership transfer: campaign at once, past any leader lease (§3.10).
+        this.hup(CampaignType.Transfer);
+        return;
+      case MessageType.ReadIndex:
+        if (this.lead === NONE) throw new NotLeaderError(this.id, NONE);
+        this.send({ ...m, to: this.lead });
+        return;
+      case MessageType.ReadIndexResp:
+        this.readStates.push({ index: m.index ?? 0, requestCtx: m.context ?? '' });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleAppendEntries(m: Message): void {
+    const index = m.index ?? 0;
+    if (index < this.raftLog.committed) {
+      this.send({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed });
+      return;
+    }
+    const entries = m.entries ?? [];
+    const result = this.raftLog.maybeAppend(index, m.logTerm ?? 0, m.commit ?? 0, entries);
+    if (result !== undefined) {
+      if (result.conflictIndex !== 0) {
+        const truncated = this.confLog.truncateFrom(result.conflictIndex);
+        const appended = this.confLog.appendFrom(entries.slice(result.conflictIndex - (index + 1)));
+        if (truncated || appended) this.onMembershipChanged();
+      }
+      this.confLog.compactTo(this.raftLog.committed);
+      this.send({ type: MessageType.AppResp, to: m.from, index: result.lastNewIndex });
+      return;
+    }
+    // Reject with a hint: the largest index <= the probe whose term is <= the leader's term there.
+    const hintIndex = Math.min(index, this.raftLog.lastIndex());
+    const hint = this.raftLog.findConflictByTerm(hintIndex, m.logTerm ?? 0);
+    this.send({
+      type: MessageType.AppResp,
+      to: m.from,
+      index,
+      reject: true,
+      rejectHint: hint.index,
+      logTerm: hint.term,
+    });
+  }
+
+  private handleHeartbeat(m: Message): void {
+    this.raftLog.commitTo(m.commit ?? 0);
+    this.confLog.compactTo(this.raftLog.committed);
+    this.send({ type: MessageType.HeartbeatResp, to: m.from, ...(m.context === undefined ? {} : { context: m.context }) });
+  }
+
+  private handleSnapshot(m: Message): void {
+    const s = m.snapshot;
+    if (s === undefined) return;
+    if (this.restore(s)) {
+      this.send({ type: MessageType.AppResp, to: m.from, index: this.raftLog.lastIndex() });
+    } else {
+      this.send({ type: MessageType.AppResp, to: m.from, index: this.raftLog.committed });
+    }
+  }
+
+  /** Installs a snapshot; returns false when it is stale or our log already contains it. */
+  private restore(s: Snapshot): boolean {
+    const { index, term, confState } = s.metadata;
+    if (index <= this.raftLog.committed) return false;
+    if (this.raftLog.matchTerm(index, term)) {
+      // Our log already holds the snapshot's last entry: just move the commit index.
+      this.raftLog.commitTo(index);
+      this.confLog.compactTo(this.raftLog.committed);
+      return false;
+    }
+    this.raftLog.restore(s);
+    this.confLog.reset(confState);
+    this.onMembershipChanged();
+    return true;
+  }
+}
+
+function payloadBytes(entries: readonly Entry[]): number {
+  let total = 0;
+  for (const e of entries) total += e.data.byteLength;
+  return total;
+}
