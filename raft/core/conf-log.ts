@@ -50,13 +50,22 @@ export class ConfLog {
     return this.changes.length !== before;
   }
 
-  /** Folds changes at or below `committed` into the base: they can never be truncated. */
-  compactTo(committed: number): void {
+  /** The membership as of the last committed change. */
+  committedConf(): ConfState {
+    return this.base;
+  }
+
+  /**
+   * Folds changes at or below `committed` into the base: they can never be
+   * truncated. Returns true when the committed membership changed.
+   */
+  compactTo(committed: number): boolean {
     let n = 0;
     while (n < this.changes.length && this.changes[n]!.index <= committed) n++;
-    if (n === 0) return;
+    if (n === 0) return false;
     this.base = this.changes[n - 1]!.conf;
     this.changes = this.changes.slice(n);
+    return true;
   }
 
   /** Restarts the history from a snapshot's membership. */

@@ -35,12 +35,17 @@ export class ProgressTracker {
     return this.voters.has(id);
   }
 
-  /** Switches to `cs`: new members start probing at `nextIndex`, removed ones are forgotten. */
-  applyConf(cs: ConfState, nextIndex: number): void {
+  /**
+   * Switches to `cs`: new members start probing at `nextIndex`. Removed members
+   * listed in `retain` keep their progress (and so keep receiving the log, which
+   * is how they learn of their removal) but never count toward a quorum.
+   */
+  applyConf(cs: ConfState, nextIndex: number, retain: readonly number[] = []): void {
     this.voters = new Set(cs.voters);
     this.learners = new Set(cs.learners);
+    const kept = new Set(retain);
     for (const id of [...this.progress.keys()]) {
-      if (!this.voters.has(id) && !this.learners.has(id)) this.progress.delete(id);
+      if (!this.voters.has(id) && !this.learners.has(id) && !kept.has(id)) this.progress.delete(id);
     }
     for (const id of [...cs.voters, ...cs.learners]) {
       const existing = this.progress.get(id);

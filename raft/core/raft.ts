@@ -94,8 +94,14 @@ export class Raft {
     return this.trk.isVoter(this.id);
   }
 
+  /**
+   * Re-reads the membership from the log. Members removed by a change that has
+   * not committed yet stay in the tracker (outside every quorum) so they still
+   * receive the entry that removes them.
+   */
   private onMembershipChanged(): void {
-    this.trk.applyConf(this.confLog.current(), this.raftLog.lastIndex() + 1);
+    const committed = this.confLog.committedConf();
+    this.trk.applyConf(this.confLog.current(), this.raftLog.lastIndex() + 1, [...committed.voters, ...committed.learners]);
     const self = this.trk.progress.get(this.id);
     if (self !== undefined && this.role === StateRole.Leader) self.maybeUpdate(this.raftLog.lastIndex());
     if (this.leadTransferee !== NONE && !this.trk.isVoter(this.leadTransferee)) this.abortLeaderTransfer();
@@ -308,7 +314,7 @@ export class Raft {
   maybeCommit(): boolean {
     const anyTerm = this.config.plantedBugs.commitPreviousTermByCount === true;
     if (!this.raftLog.maybeCommit(this.trk.committed(), this.term, anyTerm)) return false;
-    this.confLog.compactTo(this.raftLog.committed);
+    this.compactConfLog();
     return true;
   }
 
@@ -316,6 +322,11 @@ export class Raft {
   reduceUncommittedBytes(entries: readonly Entry[]): void {
     if (this.role !== StateRole.Leader) return;
     this.uncommittedBytes = Math.max(0, this.uncommittedBytes - payloadBytes(entries));
+  }
+
+  /** Commits the membership history up to the commit index; outgoing members are then forgotten. */
+  private compactConfLog(): void {
+    if (this.confLog.compactTo(this.raftLog.committed)) this.onMembershipChanged();
   }
 
   committedEntryInCurrentTerm(): boolean {
@@ -765,7 +776,7 @@ export class Raft {
         const appended = this.confLog.appendFrom(entries.slice(result.conflictIndex - (index + 1)));
         if (truncated || appended) this.onMembershipChanged();
       }
-      this.confLog.compactTo(this.raftLog.committed);
+      this.compactConfLog();
       this.send({ type: MessageType.AppResp, to: m.from, index: result.lastNewIndex });
       return;
     }
@@ -784,7 +795,7 @@ export class Raft {
 
   private handleHeartbeat(m: Message): void {
     this.raftLog.commitTo(m.commit ?? 0);
-    this.confLog.compactTo(this.raftLog.committed);
+    this.compactConfLog();
     this.send({ type: MessageType.HeartbeatResp, to: m.from, ...(m.context === undefined ? {} : { context: m.context }) });
   }
 
@@ -805,7 +816,7 @@ export class Raft {
     if (this.raftLog.matchTerm(index, term)) {
       // Our log already holds the snapshot's last entry: just move the commit index.
       this.raftLog.commitTo(index);
-      this.confLog.compactTo(this.raftLog.committed);
+      this.compactConfLog();
       return false;
     }
     this.raftLog.restore(s);

@@ -64,6 +64,11 @@ export class RawNode {
     return this.raft.id;
   }
 
+  /** Index of the last entry handed to the application (cheaper than status()). */
+  get applied(): number {
+    return this.raft.raftLog.applied;
+  }
+
   tick(): void {
     this.raft.tick();
   }

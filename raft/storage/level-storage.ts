@@ -1,0 +1,206 @@
+/**
+ * Durable Raft storage: the log, hard state and snapshot metadata in LevelDB
+ * (<data-dir>/raft), snapshot images in files (<data-dir>/snap).
+ *
+ * Reads are served from an in-memory copy (a MemoryStorage) loaded and verified
+ * at open, so the core's synchronous Storage interface never touches disk.
+ * Writes go to LevelDB first, one batch per Ready with `sync: true` when the
+ * Ready says so (group commit: one fsync covers every entry of the batch), and
+ * only then to memory.
+ *
+ * Keys: "h" hard state; "s" snapshot metadata; "e" + u64be(index) entries. Every
+ * value is a checksummed msgpack record.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { pack, unpack } from 'msgpackr';
+import { assert } from '../core/assert.js';
+import type { InitialState, Storage } from '../core/storage.js';
+import { MemoryStorage } from '../core/storage.js';
+import type { ConfState, Entry, EntryType, HardState, Ready, Snapshot } from '../core/types.js';
+import { CorruptStorageError } from './errors.js';
+import { seal, unseal } from './checksum.js';
+import { RETAINED_SNAPSHOT_FILES, pruneSnapshotFiles, readSnapshotFile, snapshotFileName, writeSnapshotFile } from './snapshot-file.js';
+
+const KEY_HARD_STATE = Buffer.from('h');
+const KEY_SNAPSHOT = Buffer.from('s');
+const ENTRY_PREFIX = 0x65; // 'e'
+
+interface SnapshotMeta {
+  readonly index: number;
+  readonly term: number;
+  readonly confState: ConfState;
+  readonly file: string;
+}
+
+export function entryKey(index: number): Buffer {
+  const k = Buffer.allocUnsafe(9);
+  k[0] = ENTRY_PREFIX;
+  k.writeBigUInt64BE(BigInt(index), 1);
+  return k;
+}
+
+function encodeEntry(e: Entry): Buffer {
+  return seal(pack([e.term, e.type, e.data]));
+}
+
+function decodeEntry(index: number, value: Uint8Array, where: string): Entry {
+  const payload = unseal(value);
+  if (payload === undefined) throw new CorruptStorageError(where, `entry ${index} fails its checksum`);
+  const [term, type, data] = unpack(payload) as [number, EntryType, Uint8Array];
+  return { index, term, type, data: new Uint8Array(data) };
+}
+
+function decodeRecord<T>(value: Uint8Array, where: string, what: string): T {
+  const payload = unseal(value);
+  if (payload === undefined) throw new CorruptStorageError(where, `${what} fails its checksum`);
+  return unpack(payload) as T;
+}
+
+export class LevelStorage implements Storage {
+  private readonly mem: MemoryStorage;
+
+  private constructor(
+    private readonly db: Level<Buffer, Buffer>,
+    private readonly dbDir: string,
+    private readonly snapDir: string,
+    mem: MemoryStorage,
+  ) {
+    this.mem = mem;
+  }
+
+  /** Opens (or creates) the storage under `dataDir`, verifying every record. */
+  static async open(dataDir: string): Promise<LevelStorage> {
+    const dbDir = join(dataDir, 'raft');
+    const snapDir = join(dataDir, 'snap');
+    await mkdir(dbDir, { recursive: true });
+    await mkdir(snapDir, { recursive: true });
+    const db = new Level<Buffer, Buffer>(dbDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open();
+    try {
+      const mem = await LevelStorage.load(db, dbDir, snapDir);
+      return new LevelStorage(db, dbDir, snapDir, mem);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  private static async load(db: Level<Buffer, Buffer>, dbDir: string, snapDir: string): Promise<MemoryStorage> {
+    const mem = new MemoryStorage();
+    const snapRecord = await db.get(KEY_SNAPSHOT);
+    if (snapRecord !== undefined) {
+      const meta = decodeRecord<SnapshotMeta>(snapRecord, dbDir, 'snapshot metadata');
+      const path = join(snapDir, meta.file);
+      const snap = await readSnapshotFile(path).catch((err: unknown) => {
+        if (err instanceof CorruptStorageError) throw err;
+        throw new CorruptStorageError(path, `snapshot file for index ${meta.index} is unreadable: ${String(err)}`);
+      });
+      if (snap.metadata.index !== meta.index || snap.metadata.term !== meta.term) {
+        throw new CorruptStorageError(path, `holds snapshot ${snap.metadata.term}/${snap.metadata.index}, metadata says ${meta.term}/${meta.index}`);
+      }
+      if (meta.index > 0) mem.applySnapshot(snap);
+    }
+    const entries: Entry[] = [];
+    let expected = mem.lastIndex() + 1;
+    for await (const [key, value] of db.iterator({ gt: entryKey(0), lt: Buffer.from([ENTRY_PREFIX + 1]) })) {
+      const index = Number(key.readBigUInt64BE(1));
+      if (index < expected) continue; // compacted below the snapshot, deletion still pending
+      if (index !== expected) throw new CorruptStorageError(dbDir, `log has a gap: expected entry ${expected}, found ${index}`);
+      entries.push(decodeEntry(index, value, dbDir));
+      expected++;
+    }
+    mem.append(entries);
+    const hsRecord = await db.get(KEY_HARD_STATE);
+    if (hsRecord !== undefined) {
+      const hs = decodeRecord<HardState>(hsRecord, dbDir, 'hard state');
+      if (hs.commit > mem.lastIndex()) {
+        throw new CorruptStorageError(dbDir, `hard state commit ${hs.commit} is beyond the last log index ${mem.lastIndex()}`);
+      }
+      mem.setHardState(hs);
+    }
+    return mem;
+  }
+
+  // ---- Storage (reads from memory) ---------------------------------------
+
+  initialState(): InitialState {
+    return this.mem.initialState();
+  }
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    return this.mem.entries(lo, hi, maxBytes);
+  }
+  term(i: number): number {
+    return this.mem.term(i);
+  }
+  lastIndex(): number {
+    return this.mem.lastIndex();
+  }
+  firstIndex(): number {
+    return this.mem.firstIndex();
+  }
+  snapshot(): Snapshot {
+    return this.mem.snapshot();
+  }
+
+  // ---- writes ---------------------------------------------------------------
+
+  /**
+   * Makes a Ready's snapshot, entries and hard state durable (fsync when
+   * rd.mustSync), then visible to the core.
+   */
+  async persist(rd: Ready): Promise<void> {
+    if (rd.snapshot === undefined && rd.entries.length === 0 && rd.hardState === undefined) return;
+    const batch = this.db.batch();
+    let lastBefore = this.mem.lastIndex();
+    if (rd.snapshot !== undefined) {
+      const file = await writeSnapshotFile(this.snapDir, rd.snapshot);
+      batch.put(KEY_SNAPSHOT, this.snapshotMetaRecord(rd.snapshot, file));
+      // The snapshot replaces the whole log.
+      for (let i = this.mem.firstIndex(); i <= lastBefore; i++) batch.del(entryKey(i));
+      lastBefore = rd.snapshot.metadata.index;
+    }
+    for (const e of rd.entries) batch.put(entryKey(e.index), encodeEntry(e));
+    const lastEntry = rd.entries[rd.entries.length - 1];
+    if (lastEntry !== undefined) {
+      // Entries beyond the new last index were replaced by a new leader: delete them.
+      for (let i = lastEntry.index + 1; i <= lastBefore; i++) batch.del(entryKey(i));
+    }
+    if (rd.hardState !== undefined) batch.put(KEY_HARD_STATE, seal(pack(rd.hardState)));
+    await batch.write({ sync: rd.mustSync });
+    if (rd.snapshot !== undefined) this.mem.applySnapshot(rd.snapshot);
+    this.mem.append(rd.entries);
+    if (rd.hardState !== undefined) this.mem.setHardState(rd.hardState);
+  }
+
+  /**
+   * Records a snapshot of the applied state at `index` and discards log entries
+   * up to `compactIndex` (<= index; keep some below `index` so slow followers
+   * catch up from the log instead of a snapshot).
+   */
+  async createSnapshot(index: number, confState: ConfState, data: Uint8Array, compactIndex: number): Promise<Snapshot> {
+    assert(compactIndex <= index, () => `compact index ${compactIndex} is above the snapshot index ${index}`);
+    const snap: Snapshot = { metadata: { index, term: this.mem.term(index), confState }, data };
+    const file = await writeSnapshotFile(this.snapDir, snap);
+    const first = this.mem.firstIndex();
+    await this.db.put(KEY_SNAPSHOT, this.snapshotMetaRecord(snap, file), { sync: true });
+    this.mem.createSnapshot(index, confState, data);
+    if (compactIndex >= first) {
+      this.mem.compact(compactIndex);
+      await this.db.clear({ gte: entryKey(first), lte: entryKey(compactIndex) });
+    }
+    await pruneSnapshotFiles(this.snapDir, RETAINED_SNAPSHOT_FILES + 1);
+    return snap;
+  }
+
+  private snapshotMetaRecord(s: Snapshot, file: string): Buffer {
+    assert(file === snapshotFileName(s), 'snapshot file name mismatch');
+    const meta: SnapshotMeta = { index: s.metadata.index, term: s.metadata.term, confState: s.metadata.confState, file };
+    return seal(pack(meta));
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * State-machine snapshots on disk: one file per snapshot under <data-dir>/snap,
+ * named <term>-<index>.snap, written atomically (temp file, fsync, rename,
+ * fsync of the directory) and checksummed.
+ *
+ * File layout: magic "STRKSNP1" | u32 crc32(body) | body, where body is the
+ * msgpack encoding of { index, term, confState, data }.
+ */
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { pack, unpack } from 'msgpackr';
+import type { Snapshot } from '../core/types.js';
+import { CorruptStorageError } from './errors.js';
+
+const MAGIC = Buffer.from('STRKSNP1');
+const HEADER_BYTES = MAGIC.byteLength + 4;
+/** Older snapshot files kept besides the newest, for a manual rollback. */
+export const RETAINED_SNAPSHOT_FILES = 2;
+
+export function snapshotFileName(s: Snapshot): string {
+  const { term, index } = s.metadata;
+  return `${term.toString(16).padStart(16, '0')}-${index.toString(16).padStart(16, '0')}.snap`;
+}
+
+export async function writeSnapshotFile(dir: string, s: Snapshot): Promise<string> {
+  const body = pack({ index: s.metadata.index, term: s.metadata.term, confState: s.metadata.confState, data: s.data });
+  const header = Buffer.allocUnsafe(HEADER_BYTES);
+  MAGIC.copy(header, 0);
+  header.writeUInt32BE(crc32(body), MAGIC.byteLength);
+  const name = snapshotFileName(s);
+  const tmp = join(dir, `${name}.tmp`);
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writev([header, body]);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, join(dir, name));
+  await syncDir(dir);
+  return name;
+}
+
+export async function readSnapshotFile(path: string): Promise<Snapshot> {
+  const buf = await readFile(path);
+  if (buf.byteLength < HEADER_BYTES || !buf.subarray(0, MAGIC.byteLength).equals(MAGIC)) {
+    throw new CorruptStorageError(path, 'not a snapshot file (bad magic or truncated header)');
+  }
+  const body = buf.subarray(HEADER_BYTES);
+  if (buf.readUInt32BE(MAGIC.byteLength) !== crc32(body)) {
+    throw new CorruptStorageError(path, `checksum mismatch over ${body.byteLength} bytes`);
+  }
+  const o = unpack(body) as { index: number; term: number; confState: Snapshot['metadata']['confState']; data: Uint8Array };
+  return { metadata: { index: o.index, term: o.term, confState: o.confState }, data: new Uint8Array(o.data) };
+}
+
+/** Deletes all but the newest `keep` snapshot files and any leftover temp files. */
+export async function pruneSnapshotFiles(dir: string, keep: number): Promise<void> {
+  const names = (await readdir(dir)).sort();
+  for (const n of names) if (n.endsWith('.tmp')) await rm(join(dir, n), { force: true });
+  const snaps = names.filter((n) => n.endsWith('.snap'));
+  for (const n of snaps.slice(0, Math.max(0, snaps.length - keep))) await rm(join(dir, n), { force: true });
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * Raft peer transport over gRPC (proto/raft.proto). Each member keeps one
+ * outgoing client stream per peer, fed from a bounded queue; snapshots go on a
+ * separate chunked call. Connection failures drop the stream, report the peer
+ * unreachable to Raft, and reconnect with capped exponential backoff.
+ *
+ * Raft tolerates lost messages, so when a peer's queue is full the message is
+ * dropped (and the peer reported unreachable) rather than buffered without bound.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { pack, unpack } from 'msgpackr';
+import { crc32 } from 'node:zlib';
+import { loadProto } from '../../proto/load.js';
+import type { Message } from '../core/types.js';
+import { MessageType } from '../core/types.js';
+
+/** Messages queued per peer. etcd buffers 4096 per stream; a heartbeat-only peer needs a handful. */
+export const MAX_QUEUED_MESSAGES_PER_PEER = 4096;
+/** Snapshot chunk size: well under gRPC's default 4 MiB message limit. */
+export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Reconnect backoff bounds. */
+export const RECONNECT_BACKOFF_MIN_MS = 50;
+export const RECONNECT_BACKOFF_MAX_MS = 2000;
+/** A snapshot transfer that takes longer than this is abandoned and reported failed. */
+export const SNAPSHOT_SEND_DEADLINE_MS = 5 * 60 * 1000;
+/** Largest frame a peer may send us: a full append message plus headroom. */
+export const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+export interface TransportHandlers {
+  onMessage(m: Message): void;
+  onUnreachable(peerId: number): void;
+  onSnapshotStatus(peerId: number, ok: boolean): void;
+}
+
+interface Frame {
+  payload: Buffer;
+  cluster_id: string;
+}
+
+interface SnapshotChunk {
+  header: Buffer;
+  data: Buffer;
+  total_bytes: number;
+  crc32: number;
+  cluster_id: string;
+}
+
+type ServiceClient = grpc.Client & {
+  Stream(cb: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<Frame>;
+  Snapshot(options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, ack?: { ok: boolean; error: string }) => void): grpc.ClientWritableStream<SnapshotChunk>;
+};
+
+function raftService(): { service: grpc.ServiceDefinition; Client: new (addr: string, creds: grpc.ChannelCredentials, opts?: object) => ServiceClient } {
+  const pkg = loadProto(['raft.proto']) as unknown as { strake: { raft: { RaftPeer: grpc.ServiceClientConstructor } } };
+  const ctor = pkg.strake.raft.RaftPeer;
+  return { service: ctor.service, Client: ctor as unknown as new (addr: string, creds: grpc.ChannelCredentials, opts?: object) => ServiceClient };
+}
+
+/** "http://127.0.0.1:24000" → "127.0.0.1:24000". */
+export function grpcAddress(url: string): string {
+  return url.replace(/^[a-z]+:\/\//, '').replace(/\/+$/, '');
+}
+
+class PeerStream {
+  private queue: Message[] = [];
+  private call: grpc.ClientWritableStream<Frame> | undefined;
+  private backoffMs = RECONNECT_BACKOFF_MIN_MS;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    readonly id: number,
+    readonly client: ServiceClient,
+    private readonly clusterId: string,
+    private readonly handlers: TransportHandlers,
+  ) {}
+
+  enqueue(m: Message): void {
+    if (this.closed) return;
+    if (this.queue.length >= MAX_QUEUED_MESSAGES_PER_PEER) {
+      this.handlers.onUnreachable(this.id);
+      return;
+    }
+    this.queue.push(m);
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.reconnectTimer !== undefined || this.closed) return;
+    const call = this.call ?? this.open();
+    while (this.queue.length > 0) {
+      const m = this.queue.shift()!;
+      const ok = call.write({ payload: pack(m), cluster_id: this.clusterId });
+      if (!ok) {
+        call.once('drain', () => this.flush());
+        return;
+      }
+    }
+  }
+
+  private open(): grpc.ClientWritableStream<Frame> {
+    const call = this.client.Stream((err) => {
+      if (this.call === call) this.fail(err);
+    });
+    call.on('error', () => undefined); // reported through the callback above
+    this.call = call;
+    return call;
+  }
+
+  private fail(err: grpc.ServiceError | null): void {
+    this.call = undefined;
+    if (this.closed) return;
+    if (err !== null) this.handlers.onUnreachable(this.id);
+    // Messages queued for a dead stream are stale by the time it reconnects; Raft resends.
+    this.queue = [];
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.flush();
+    }, this.backoffMs);
+    this.backoffMs = Math.min(this.backoffMs * 2, RECONNECT_BACKOFF_MAX_MS);
+  }
+
+  markHealthy(): void {
+    this.backoffMs = RECONNECT_BACKOFF_MIN_MS;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.call?.end();
+    this.call = undefined;
+    this.client.close();
+  }
+}
+
+export class GrpcTransport {
+  private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES });
+  private readonly peers = new Map<number, PeerStream>();
+  private readonly svc = raftService();
+  private handlers: TransportHandlers | undefined;
+
+  constructor(
+    private readonly selfId: number,
+    private readonly clusterId: string,
+  ) {
+    this.server.addService(this.svc.service, {
+      Stream: (call: grpc.ServerReadableStream<Frame, object>, cb: grpc.sendUnaryData<object>) => this.serveStream(call, cb),
+      Snapshot: (call: grpc.ServerReadableStream<SnapshotChunk, object>, cb: grpc.sendUnaryData<object>) =>
+        this.serveSnapshot(call, cb),
+    });
+  }
+
+  setHandlers(h: TransportHandlers): void {
+    this.handlers = h;
+  }
+
+  /** Listens for peers on `url` (host:port). Resolves with the bound port. */
+  listen(url: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(grpcAddress(url), grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err === null ? resolve(port) : reject(err),
+      );
+    });
+  }
+
+  addPeer(id: number, url: string): void {
+    if (id === this.selfId || this.peers.has(id)) return;
+    const client = new this.svc.Client(grpcAddress(url), grpc.credentials.createInsecure(), {
+      'grpc.max_send_message_length': MAX_RECEIVE_MESSAGE_BYTES,
+    });
+    this.peers.set(id, new PeerStream(id, client, this.clusterId, this.mustHandlers()));
+  }
+
+  removePeer(id: number): void {
+    this.peers.get(id)?.close();
+    this.peers.delete(id);
+  }
+
+  send(messages: readonly Message[]): void {
+    for (const m of messages) {
+      const peer = this.peers.get(m.to);
+      if (peer === undefined) continue; // not (or no longer) a member
+      if (m.type === MessageType.Snap) void this.sendSnapshot(peer, m);
+      else peer.enqueue(m);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.peers.values()) p.close();
+    this.peers.clear();
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+  }
+
+  private mustHandlers(): TransportHandlers {
+    if (this.handlers === undefined) throw new Error('transport handlers are not set');
+    return this.handlers;
+  }
+
+  private serveStream(call: grpc.ServerReadableStream<Frame, object>, cb: grpc.sendUnaryData<object>): void {
+    call.on('data', (frame: Frame) => {
+      if (frame.cluster_id !== this.clusterId) {
+        call.destroy(new Error(`frame from cluster ${frame.cluster_id}, this is cluster ${this.clusterId}`));
+        return;
+      }
+      let m: Message;
+      try {
+        m = unpack(frame.payload) as Message;
+      } catch {
+        return; // malformed frame: drop it, Raft will resend
+      }
+      if (typeof m !== 'object' || m === null || m.to !== this.selfId) return;
+      this.peers.get(m.from)?.markHealthy();
+      this.handlers?.onMessage(m);
+    });
+    call.on('end', () => cb(null, {}));
+    call.on('error', () => undefined);
+  }
+
+  private serveSnapshot(call: grpc.ServerReadableStream<SnapshotChunk, object>, cb: grpc.sendUnaryData<object>): void {
+    let header: Message | undefined;
+    let expectedCrc = 0;
+    let totalBytes = 0;
+    const parts: Buffer[] = [];
+    let received = 0;
+    call.on('data', (chunk: SnapshotChunk) => {
+      if (header === undefined) {
+        if (chunk.cluster_id !== this.clusterId) return call.destroy(new Error('snapshot from another cluster'));
+        header = unpack(chunk.header) as Message;
+        expectedCrc = chunk.crc32;
+        totalBytes = chunk.total_bytes;
+      }
+      received += chunk.data.byteLength;
+      if (received > totalBytes) return call.destroy(new Error(`snapshot larger than announced ${totalBytes} bytes`));
+      parts.push(chunk.data);
+    });
+    call.on('end', () => {
+      const data = Buffer.concat(parts);
+      if (header?.snapshot === undefined || data.byteLength !== totalBytes || crc32(data) !== expectedCrc) {
+        cb(null, { ok: false, error: 'snapshot incomplete or checksum mismatch' });
+        return;
+      }
+      const m: Message = { ...header, snapshot: { metadata: header.snapshot.metadata, data: new Uint8Array(data) } };
+      this.handlers?.onMessage(m);
+      cb(null, { ok: true, error: '' });
+    });
+    call.on('error', () => undefined);
+  }
+
+  private async sendSnapshot(peer: PeerStream, m: Message): Promise<void> {
+    const snap = m.snapshot!;
+    const data = Buffer.from(snap.data.buffer, snap.data.byteOffset, snap.data.byteLength);
+    const header = pack({ ...m, snapshot: { metadata: snap.metadata, data: new Uint8Array() } });
+    const client = peer.client;
+    const ok = await new Promise<boolean>((resolve) => {
+      const call = client.Snapshot({ deadline: Date.now() + SNAPSHOT_SEND_DEADLINE_MS }, (err, ack) =>
+        resolve(err === null && ack?.ok === true),
+      );
+      call.on('error', () => undefined);
+      let offset = 0;
+      const writeNext = (): void => {
+        while (offset < data.byteLength || offset === 0) {
+          const slice = data.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES);
+          const first = offset === 0;
+          offset += Math.max(slice.byteLength, 1);
+          const more = call.write({
+            header: first ? header : Buffer.alloc(0),
+            data: slice,
+            total_bytes: first ? data.byteLength : 0,
+            crc32: first ? crc32(data) : 0,
+            cluster_id: this.clusterId,
+          });
+          if (!more && offset < data.byteLength) {
+            call.once('drain', writeNext);
+            return;
+          }
+        }
+        call.end();
+      };
+      writeNext();
+    });
+    this.handlers?.onSnapshotStatus(peer.id, ok);
+  }
+}
