@@ -7,28 +7,16 @@
  * Synchronous and deterministic: no I/O, clock or global randomness.
  */
 import { assert, assertNever } from './assert.js';
-import { decodeConfChange, validateConfChange } from './conf-change.js';
 import { ConfLog } from './conf-log.js';
 import type { ResolvedConfig } from './config.js';
 import { resolveConfig, type RaftConfig } from './config.js';
-import {
-  CompactedError,
-  ConfChangePendingError,
-  NotLeaderError,
-  ProposalDroppedError,
-  SnapshotTemporarilyUnavailableError,
-  UncommittedLimitError,
-  UnavailableError,
-} from './errors.js';
+import { NotLeaderError } from './errors.js';
+import { bcastAppend, stepLeader } from './leader.js';
 import { RaftLog } from './log.js';
-import { ProgressState } from './progress.js';
 import { ProgressTracker, VoteResult } from './progress-tracker.js';
-import { MAX_PENDING_READ_INDEX_REQUESTS, ReadOnly } from './read-only.js';
+import { ReadOnly } from './read-only.js';
 import type { Entry, Message, ReadState, Snapshot } from './types.js';
-import { CAMPAIGN_TRANSFER, EntryType, MessageType, NONE, StateRole, entriesBytes } from './types.js';
-
-/** Reads that arrive before the leader has committed an entry of its term wait here; bounded. */
-const MAX_PENDING_READS_BEFORE_COMMIT = MAX_PENDING_READ_INDEX_REQUESTS;
+import { CAMPAIGN_TRANSFER, EntryType, MessageType, NONE, StateRole, payloadBytes } from './types.js';
 
 const CampaignType = {
   PreElection: 'PreElection',
@@ -38,7 +26,7 @@ const CampaignType = {
 type CampaignType = (typeof CampaignType)[keyof typeof CampaignType];
 
 /** A message being sent: `from` defaults to this node (forwarded requests keep theirs), `term` to the current term. */
-type OutgoingMessage = Omit<Message, 'from' | 'term'> & { readonly from?: number; readonly term?: number };
+export type OutgoingMessage = Omit<Message, 'from' | 'term'> & { readonly from?: number; readonly term?: number };
 
 export class Raft {
   readonly id: number;
@@ -63,7 +51,8 @@ export class Raft {
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
-  private pendingReadIndexMessages: Message[] = [];
+  /** Leader: reads waiting for the first commit of its term. */
+  pendingReadIndexMessages: Message[] = [];
   private stepRole: (m: Message) => void = (m) => this.stepFollower(m);
   private tickRole: () => void = () => this.tickElection();
 
@@ -162,7 +151,7 @@ export class Raft {
   private becomeLeader(): void {
     assert(this.role !== StateRole.Follower, 'invalid transition [follower -> leader]');
     this.reset(this.term);
-    this.stepRole = (m) => this.stepLeader(m);
+    this.stepRole = (m) => stepLeader(this, m);
     this.tickRole = () => this.tickHeartbeat();
     this.lead = this.id;
     this.role = StateRole.Leader;
@@ -215,7 +204,8 @@ export class Raft {
 
   // ---- sending ------------------------------------------------------------
 
-  private send(m: OutgoingMessage): void {
+  /** Queues a message; internal to the core (leader.ts sends through it). */
+  send(m: OutgoingMessage): void {
     const isVoteType =
       m.type === MessageType.Vote ||
       m.type === MessageType.VoteResp ||
@@ -233,71 +223,10 @@ export class Raft {
     }
     this.msgs.push({ ...m, from: m.from === undefined || m.from === NONE ? this.id : m.from, term });
   }
-
-  /** Sends an append (or a snapshot) to `to` if its progress allows. Returns true if something was sent. */
-  maybeSendAppend(to: number, sendIfEmpty: boolean): boolean {
-    const pr = this.trk.progress.get(to);
-    if (pr === undefined || pr.isPaused()) return false;
-    const prevIndex = pr.next - 1;
-    const prevTerm = this.raftLog.term(prevIndex);
-    let ents: Entry[] | undefined;
-    if (prevTerm !== undefined) {
-      try {
-        ents = this.raftLog.entries(pr.next, this.config.maxSizePerMsgBytes);
-      } catch (err) {
-        if (!(err instanceof CompactedError || err instanceof UnavailableError)) throw err;
-      }
-    }
-    if (prevTerm === undefined || ents === undefined) return this.maybeSendSnapshot(to);
-    if (ents.length === 0 && !sendIfEmpty) return false;
-    this.send({
-      type: MessageType.App,
-      to,
-      index: prevIndex,
-      logTerm: prevTerm,
-      entries: ents,
-      commit: this.raftLog.committed,
-    });
-    pr.sentEntries(ents.length, entriesBytes(ents));
-    return true;
-  }
-
-  private maybeSendSnapshot(to: number): boolean {
-    const pr = this.trk.progress.get(to)!;
-    // A peer not heard from recently is probably down; don't ship it a snapshot.
-    if (!pr.recentActive) return false;
-    let snapshot: Snapshot;
-    try {
-      snapshot = this.raftLog.snapshot();
-    } catch (err) {
-      if (err instanceof SnapshotTemporarilyUnavailableError) return false;
-      throw err;
-    }
-    assert(snapshot.metadata.index !== 0, 'need a non-empty snapshot to catch up a follower');
-    pr.becomeSnapshot(snapshot.metadata.index);
-    this.send({ type: MessageType.Snap, to, snapshot });
-    return true;
-  }
-
-  private sendHeartbeat(to: number, ctx: string | undefined): void {
-    const pr = this.trk.progress.get(to);
-    // Never tell a follower to commit beyond what it is known to hold.
-    const commit = Math.min(pr?.match ?? 0, this.raftLog.committed);
-    this.send({ type: MessageType.Heartbeat, to, commit, ...(ctx === undefined ? {} : { context: ctx }) });
-  }
-
-  bcastAppend(): void {
-    for (const id of this.trk.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, true);
-  }
-
-  private bcastHeartbeat(ctx: string | undefined): void {
-    for (const id of this.trk.progress.keys()) if (id !== this.id) this.sendHeartbeat(id, ctx);
-  }
-
   // ---- log ----------------------------------------------------------------
 
   /** Leader: appends proposals at the end of its log with the current term. */
-  private appendEntries(es: readonly Entry[]): void {
+  appendEntries(es: readonly Entry[]): void {
     let index = this.raftLog.lastIndex();
     const stamped = es.map((e) => ({ term: this.term, index: ++index, type: e.type, data: e.data }));
     this.raftLog.append(stamped);
@@ -447,225 +376,6 @@ export class Raft {
     return this.trk.tallyVotes();
   }
 
-  // ---- leader -------------------------------------------------------------
-
-  private stepLeader(m: Message): void {
-    switch (m.type) {
-      case MessageType.Beat:
-        this.bcastHeartbeat(this.readOnly.lastPendingRequestCtx());
-        return;
-      case MessageType.CheckQuorum:
-        this.checkQuorum();
-        return;
-      case MessageType.Prop:
-        this.handleProposal(m);
-        return;
-      case MessageType.ReadIndex:
-        this.handleReadIndexOnLeader(m);
-        return;
-      default:
-        this.stepLeaderFromPeer(m);
-    }
-  }
-
-  private checkQuorum(): void {
-    const self = this.trk.progress.get(this.id);
-    if (self !== undefined) self.recentActive = true;
-    if (!this.trk.quorumActive()) {
-      this.becomeFollower(this.term, NONE);
-      return;
-    }
-    for (const [id, pr] of this.trk.progress) if (id !== this.id) pr.recentActive = false;
-  }
-
-  private handleProposal(m: Message): void {
-    const entries = m.entries ?? [];
-    assert(entries.length > 0, 'proposal without entries');
-    if (this.leadTransferee !== NONE) {
-      throw new ProposalDroppedError(`leadership transfer to node ${this.leadTransferee} is in progress`);
-    }
-    for (const e of entries) if (e.type === EntryType.ConfChange) this.checkConfChangeAllowed(e);
-    const bytes = payloadBytes(entries);
-    const limit = this.config.maxUncommittedEntriesBytes;
-    // One proposal is always let through when nothing is uncommitted, so large entries still progress.
-    if (limit > 0 && this.uncommittedBytes > 0 && bytes > 0 && this.uncommittedBytes + bytes > limit) {
-      throw new UncommittedLimitError(this.uncommittedBytes, bytes, limit);
-    }
-    this.uncommittedBytes += bytes;
-    this.appendEntries(entries);
-    this.bcastAppend();
-  }
-
-  private checkConfChangeAllowed(e: Entry): void {
-    const committed = this.raftLog.committed;
-    if (this.confLog.lastChangeIndex() > committed) {
-      throw new ConfChangePendingError(
-        `the change at index ${this.confLog.lastChangeIndex()} is not committed yet (committed ${committed})`,
-      );
-    }
-    if (committed < this.leaderFirstIndex) {
-      throw new ConfChangePendingError(
-        `leader of term ${this.term} has not committed an entry of its term yet (needs index ${this.leaderFirstIndex}, committed ${committed})`,
-      );
-    }
-    validateConfChange(this.confLog.current(), decodeConfChange(e.data));
-  }
-
-  private handleReadIndexOnLeader(m: Message): void {
-    if (this.trk.voters.size === 1 && this.isVoter()) {
-      this.respondToReadIndex(m, this.raftLog.committed);
-      return;
-    }
-    // A new leader does not know the commit index until an entry of its term commits (§6.4).
-    if (!this.committedEntryInCurrentTerm()) {
-      if (this.pendingReadIndexMessages.length >= MAX_PENDING_READS_BEFORE_COMMIT) {
-        throw new ProposalDroppedError(`${MAX_PENDING_READS_BEFORE_COMMIT} reads already wait for the first commit of term ${this.term}`);
-      }
-      this.pendingReadIndexMessages.push(m);
-      return;
-    }
-    this.startReadIndex(m);
-  }
-
-  private startReadIndex(m: Message): void {
-    if (this.readOnly.size >= MAX_PENDING_READ_INDEX_REQUESTS) {
-      throw new ProposalDroppedError(`${MAX_PENDING_READ_INDEX_REQUESTS} reads already wait for a heartbeat quorum`);
-    }
-    const ctx = m.context ?? '';
-    if (!this.readOnly.addRequest(this.raftLog.committed, m)) return;
-    if (this.isVoter()) this.readOnly.recvAck(this.id, ctx);
-    this.bcastHeartbeat(ctx);
-  }
-
-  private releasePendingReadIndexMessages(): void {
-    if (this.pendingReadIndexMessages.length === 0 || !this.committedEntryInCurrentTerm()) return;
-    const pending = this.pendingReadIndexMessages;
-    this.pendingReadIndexMessages = [];
-    for (const m of pending) this.startReadIndex(m);
-  }
-
-  private respondToReadIndex(req: Message, index: number): void {
-    const ctx = req.context ?? '';
-    if (req.from === NONE || req.from === this.id) {
-      this.readStates.push({ index, requestCtx: ctx });
-    } else {
-      this.send({ type: MessageType.ReadIndexResp, to: req.from, index, context: ctx });
-    }
-  }
-
-  private stepLeaderFromPeer(m: Message): void {
-    const pr = this.trk.progress.get(m.from);
-    if (pr === undefined) return;
-    switch (m.type) {
-      case MessageType.AppResp:
-        pr.recentActive = true;
-        if (m.reject === true) this.handleAppendRejection(m);
-        else this.handleAppendSuccess(m);
-        return;
-      case MessageType.HeartbeatResp:
-        this.handleHeartbeatResponse(m);
-        return;
-      case MessageType.SnapStatus:
-        if (pr.state !== ProgressState.Snapshot) return;
-        // Either way, wait for the follower to answer before sending more.
-        if (m.reject === true) pr.pendingSnapshot = 0;
-        pr.becomeProbe();
-        pr.msgAppFlowPaused = true;
-        return;
-      case MessageType.Unreachable:
-        // Optimistic appends were probably lost; probe again.
-        if (pr.state === ProgressState.Replicate) pr.becomeProbe();
-        return;
-      case MessageType.TransferLeader:
-        this.handleTransferLeader(m.from);
-        return;
-      default:
-        return; // stale or misdirected: VoteResp, PreVoteResp, TimeoutNow, ...
-    }
-  }
-
-  private handleAppendRejection(m: Message): void {
-    const pr = this.trk.progress.get(m.from)!;
-    let nextProbeIndex = m.rejectHint ?? 0;
-    // Fast backtracking: skip every entry of ours whose term the follower cannot have.
-    if ((m.logTerm ?? 0) > 0) nextProbeIndex = this.raftLog.findConflictByTerm(nextProbeIndex, m.logTerm!).index;
-    if (pr.maybeDecrTo(m.index ?? 0, nextProbeIndex)) {
-      if (pr.state === ProgressState.Replicate) pr.becomeProbe();
-      this.maybeSendAppend(m.from, true);
-    }
-  }
-
-  private handleAppendSuccess(m: Message): void {
-    const pr = this.trk.progress.get(m.from)!;
-    const index = m.index ?? 0;
-    const wasPaused = pr.isPaused();
-    if (!pr.maybeUpdate(index) && !(pr.match === index && pr.state === ProgressState.Probe)) return;
-    switch (pr.state) {
-      case ProgressState.Probe:
-        pr.becomeReplicate();
-        break;
-      case ProgressState.Snapshot:
-        // The follower caught up some other way (or got the snapshot); resume appends.
-        if (pr.match + 1 >= this.raftLog.firstIndex()) {
-          pr.becomeProbe();
-          pr.becomeReplicate();
-        }
-        break;
-      case ProgressState.Replicate:
-        pr.inflights.freeLE(index);
-        break;
-    }
-    if (this.maybeCommit()) {
-      this.releasePendingReadIndexMessages();
-      this.bcastAppend();
-      this.maybeStepDownAfterRemoval();
-      if (this.role !== StateRole.Leader) return;
-    } else if (wasPaused) {
-      this.maybeSendAppend(m.from, true);
-    }
-    // Fill the pipeline: keep sending while entries remain and the window allows.
-    for (let i = 0; i < this.config.maxInflightMsgs && this.maybeSendAppend(m.from, false); i++);
-    if (m.from === this.leadTransferee && pr.match === this.raftLog.lastIndex()) this.sendTimeoutNow(m.from);
-  }
-
-  /** §6 / thesis §4.2.2: a leader outside the configuration steps down once that configuration commits. */
-  private maybeStepDownAfterRemoval(): void {
-    if (this.isVoter() || this.confLog.lastChangeIndex() > this.raftLog.committed) return;
-    this.becomeFollower(this.term, NONE);
-  }
-
-  private handleHeartbeatResponse(m: Message): void {
-    const pr = this.trk.progress.get(m.from)!;
-    pr.recentActive = true;
-    pr.msgAppFlowPaused = false;
-    // A full window with a responsive follower means appends were lost: let one through.
-    if (pr.state === ProgressState.Replicate && pr.inflights.full()) pr.inflights.freeFirstOne();
-    if (pr.match < this.raftLog.lastIndex()) this.maybeSendAppend(m.from, true);
-    if (m.context === undefined) return;
-    const acks = this.readOnly.recvAck(m.from, m.context);
-    if (acks === undefined || this.trk.voteResult(acks) !== VoteResult.Won) return;
-    for (const rs of this.readOnly.advance(m.context)) this.respondToReadIndex(rs.req, rs.index);
-  }
-
-  private handleTransferLeader(transferee: number): void {
-    const pr = this.trk.progress.get(transferee);
-    if (pr === undefined || pr.isLearner) return;
-    if (this.leadTransferee !== NONE) {
-      if (this.leadTransferee === transferee) return; // already under way
-      this.abortLeaderTransfer();
-    }
-    if (transferee === this.id) return; // already the leader
-    // The transfer must finish within one election timeout.
-    this.electionElapsed = 0;
-    this.leadTransferee = transferee;
-    if (pr.match === this.raftLog.lastIndex()) this.sendTimeoutNow(transferee);
-    else this.maybeSendAppend(transferee, true);
-  }
-
-  private sendTimeoutNow(to: number): void {
-    this.send({ type: MessageType.TimeoutNow, to });
-  }
-
   abortLeaderTransfer(): void {
     this.leadTransferee = NONE;
   }
@@ -699,7 +409,7 @@ export class Raft {
               this.campaign(CampaignType.Election);
             } else {
               this.becomeLeader();
-              this.bcastAppend();
+              bcastAppend(this);
             }
             return;
           case VoteResult.Lost:
@@ -824,10 +534,4 @@ export class Raft {
     this.onMembershipChanged();
     return true;
   }
-}
-
-function payloadBytes(entries: readonly Entry[]): number {
-  let total = 0;
-  for (const e of entries) total += e.data.byteLength;
-  return total;
 }

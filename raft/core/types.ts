@@ -170,3 +170,10 @@ export function entriesBytes(entries: readonly Entry[]): number {
   for (const e of entries) total += entryBytes(e);
   return total;
 }
+
+/** Bytes of entry payloads alone: what the uncommitted-log limit counts (a leader's no-op is free). */
+export function payloadBytes(entries: readonly Entry[]): number {
+  let total = 0;
+  for (const e of entries) total += e.data.byteLength;
+  return total;
+}

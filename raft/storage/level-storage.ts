@@ -63,7 +63,6 @@ export class LevelStorage implements Storage {
 
   private constructor(
     private readonly db: Level<Buffer, Buffer>,
-    private readonly dbDir: string,
     private readonly snapDir: string,
     mem: MemoryStorage,
   ) {
@@ -80,7 +79,7 @@ export class LevelStorage implements Storage {
     await db.open();
     try {
       const mem = await LevelStorage.load(db, dbDir, snapDir);
-      return new LevelStorage(db, dbDir, snapDir, mem);
+      return new LevelStorage(db, snapDir, mem);
     } catch (err) {
       await db.close();
       throw err;
