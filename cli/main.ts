@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerSimCommand } from '../chaos/sim/sim-command.js';
+import { registerMasterCommand } from './master.js';
+import { registerUpCommand } from './up.js';
 
 export const VERSION = '0.1.0';
 
@@ -18,6 +20,8 @@ export function buildProgram(setExitCode: ExitCodeSink): Command {
     .version(VERSION)
     .exitOverride()
     .showHelpAfterError();
+  registerUpCommand(program, setExitCode);
+  registerMasterCommand(program, setExitCode);
   registerSimCommand(program, setExitCode);
   return program;
 }

@@ -125,13 +125,13 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
  * term 1. The driver appends them and persists hard state
  * { term: 1, vote: 0, commit: voters.length } before starting the node, so a
  * member that joins later learns the initial membership from the log itself.
+ * `contexts` attaches application data per voter (e.g. its name and URLs).
  */
-export function bootstrapEntries(voters: readonly number[]): Entry[] {
+export function bootstrapEntries(voters: readonly number[], contexts?: ReadonlyMap<number, string>): Entry[] {
   assert(voters.length > 0, 'a cluster needs at least one voter');
-  return voters.map((nodeId, i) => ({
-    term: 1,
-    index: i + 1,
-    type: EntryType.ConfChange,
-    data: encodeConfChange({ type: ConfChangeType.AddVoter, nodeId }),
-  }));
+  return voters.map((nodeId, i) => {
+    const context = contexts?.get(nodeId);
+    const cc: ConfChange = context === undefined ? { type: ConfChangeType.AddVoter, nodeId } : { type: ConfChangeType.AddVoter, nodeId, context };
+    return { term: 1, index: i + 1, type: EntryType.ConfChange, data: encodeConfChange(cc) };
+  });
 }

@@ -10,7 +10,7 @@
  * is rebuilt from the latest snapshot plus the log at every start).
  */
 import { assert } from '../core/assert.js';
-import { applyConfChange, decodeConfChange } from '../core/conf-change.js';
+import { applyConfChange, decodeConfChange, type ConfChange } from '../core/conf-change.js';
 import type { RaftConfig } from '../core/config.js';
 import { RawNode, type Status } from '../core/raw-node.js';
 import type { Rng } from '../core/rng.js';
@@ -145,6 +145,19 @@ export class RaftDriver {
   propose(data: Uint8Array): void {
     if (this.stopped) throw new DriverStoppedError();
     this.node.propose(data);
+    this.schedule();
+  }
+
+  /** Asks the leader (this member) to hand leadership to `to`. */
+  transferLeadership(to: number): void {
+    this.node.transferLeadership(to);
+    this.schedule();
+  }
+
+  /** Proposes a membership change; throws the core's typed errors. */
+  proposeConfChange(cc: ConfChange): void {
+    if (this.stopped) throw new DriverStoppedError();
+    this.node.proposeConfChange(cc);
     this.schedule();
   }
 

@@ -70,6 +70,7 @@ class PeerStream {
 
   constructor(
     readonly id: number,
+    readonly address: string,
     readonly client: ServiceClient,
     private readonly clusterId: string,
     private readonly handlers: TransportHandlers,
@@ -168,7 +169,16 @@ export class GrpcTransport {
     const client = new this.svc.Client(grpcAddress(url), grpc.credentials.createInsecure(), {
       'grpc.max_send_message_length': MAX_RECEIVE_MESSAGE_BYTES,
     });
-    this.peers.set(id, new PeerStream(id, client, this.clusterId, this.mustHandlers()));
+    this.peers.set(id, new PeerStream(id, grpcAddress(url), client, this.clusterId, this.mustHandlers()));
+  }
+
+  /** Makes the peer set exactly `wanted` (id → URL): adds, removes, and re-dials peers whose URL changed. */
+  syncPeers(wanted: ReadonlyMap<number, string>): void {
+    for (const [id, peer] of this.peers) {
+      const url = wanted.get(id);
+      if (url === undefined || grpcAddress(url) !== peer.address) this.removePeer(id);
+    }
+    for (const [id, url] of wanted) this.addPeer(id, url);
   }
 
   removePeer(id: number): void {

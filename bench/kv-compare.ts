@@ -1,0 +1,179 @@
+/**
+ * Side-by-side KV benchmark: a 3-member Strake cluster and a 3-member etcd
+ * cluster (the `etcd` binary from the etcd-server package) on loopback, driven
+ * by the same etcd3 client with the same load. Prints puts/s and p50/p99
+ * latency at each concurrency, the median of several runs.
+ *
+ *   node dist/bench/kv-compare.js [--requests N] [--runs R] [--in-flight 1,64]
+ *        [--value-bytes 256] [--op put|get] [--only strake|etcd]
+ *
+ * Every run is bounded by --requests and by RUN_DEADLINE_MS.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Etcd3 } from 'etcd3';
+
+/** No single measurement may run longer than this. */
+const RUN_DEADLINE_MS = 120_000;
+const READY_DEADLINE_MS = 60_000;
+const ETCD_BASE_PORT = 23_000;
+const STRAKE_BASE_PORT = 25_000;
+
+interface Options {
+  requests: number;
+  runs: number;
+  inFlight: number[];
+  valueBytes: number;
+  op: 'put' | 'get';
+  only?: 'strake' | 'etcd';
+}
+
+interface RunResult {
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = { requests: 5000, runs: 3, inFlight: [1, 64], valueBytes: 256, op: 'put' };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [flag, value] = [argv[i], argv[i + 1] ?? ''];
+    if (flag === '--requests') o.requests = Number(value);
+    else if (flag === '--runs') o.runs = Number(value);
+    else if (flag === '--in-flight') o.inFlight = value.split(',').map(Number);
+    else if (flag === '--value-bytes') o.valueBytes = Number(value);
+    else if (flag === '--op') o.op = value === 'get' ? 'get' : 'put';
+    else if (flag === '--only') o.only = value === 'etcd' ? 'etcd' : 'strake';
+    else throw new Error(`unknown flag ${flag}`);
+  }
+  return o;
+}
+
+async function startEtcd(dir: string): Promise<{ endpoints: string[]; procs: ChildProcess[] }> {
+  if (spawnSync('etcd', ['--version']).status !== 0) throw new Error('etcd is not installed (Debian package etcd-server)');
+  const names = ['e0', 'e1', 'e2'];
+  const peer = (i: number): string => `http://127.0.0.1:${ETCD_BASE_PORT + 10 * i}`;
+  const client = (i: number): string => `http://127.0.0.1:${ETCD_BASE_PORT + 10 * i + 1}`;
+  const initial = names.map((n, i) => `${n}=${peer(i)}`).join(',');
+  const procs = names.map((n, i) =>
+    spawn('etcd', [
+      '--name', n, '--data-dir', join(dir, n),
+      '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i),
+      '--listen-client-urls', client(i), '--advertise-client-urls', client(i),
+      '--initial-cluster', initial, '--initial-cluster-state', 'new', '--initial-cluster-token', 'bench',
+      '--log-level', 'error',
+    ], { stdio: 'ignore' }),
+  );
+  return { endpoints: names.map((_, i) => client(i)), procs };
+}
+
+async function startStrake(dir: string): Promise<{ endpoints: string[]; procs: ChildProcess[] }> {
+  const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'strake.js');
+  const proc = spawn(process.execPath, [bin, 'up', '--masters', '3', '--nodes', '0', '--base-port', String(STRAKE_BASE_PORT), '--data-dir', dir], {
+    stdio: 'ignore',
+  });
+  const endpoints = [0, 1, 2].map((i) => `http://127.0.0.1:${STRAKE_BASE_PORT + 10 * i + 1}`);
+  return { endpoints, procs: [proc] };
+}
+
+async function waitReady(endpoints: readonly string[]): Promise<void> {
+  const deadline = Date.now() + READY_DEADLINE_MS;
+  const client = new Etcd3({ hosts: [...endpoints], dialTimeout: 1000 });
+  try {
+    while (Date.now() < deadline) {
+      try {
+        await client.put('bench/ready').value('1').exec();
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    throw new Error(`cluster at ${endpoints.join(',')} not ready within ${READY_DEADLINE_MS} ms`);
+  } finally {
+    client.close();
+  }
+}
+
+async function runLoad(endpoints: readonly string[], inFlight: number, o: Options): Promise<RunResult> {
+  const client = new Etcd3({ hosts: [...endpoints] });
+  const value = Buffer.alloc(o.valueBytes, 0x61);
+  const latenciesMs: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  const deadline = Date.now() + RUN_DEADLINE_MS;
+  const worker = async (): Promise<void> => {
+    while (next < o.requests && Date.now() < deadline) {
+      const i = next++;
+      const key = `bench/k${i % 1000}`;
+      const t0 = performance.now();
+      if (o.op === 'put') await client.put(key).value(value).exec();
+      else await client.get(key).exec();
+      latenciesMs.push(performance.now() - t0);
+    }
+  };
+  try {
+    if (o.op === 'get') for (let i = 0; i < 1000; i++) await client.put(`bench/k${i}`).value(value).exec();
+    const t = performance.now();
+    await Promise.all(Array.from({ length: inFlight }, worker));
+    const elapsedS = (performance.now() - (o.op === 'get' ? t : started)) / 1000;
+    latenciesMs.sort((a, b) => a - b);
+    const pct = (p: number): number => latenciesMs[Math.min(latenciesMs.length - 1, Math.floor(p * latenciesMs.length))] ?? NaN;
+    return { opsPerSec: latenciesMs.length / elapsedS, p50Ms: pct(0.5), p99Ms: pct(0.99) };
+  } finally {
+    client.close();
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function measure(system: 'strake' | 'etcd', o: Options): Promise<Map<number, RunResult>> {
+  const out = new Map<number, RunResult>();
+  for (const inFlight of o.inFlight) {
+    const runs: RunResult[] = [];
+    for (let r = 0; r < o.runs; r++) {
+      const dir = await mkdtemp(join(tmpdir(), `strake-bench-${system}-`));
+      const cluster = system === 'etcd' ? await startEtcd(dir) : await startStrake(dir);
+      try {
+        await waitReady(cluster.endpoints);
+        runs.push(await runLoad(cluster.endpoints, inFlight, o));
+        process.stderr.write(`${system} in-flight=${inFlight} run ${r + 1}/${o.runs}: ${runs[runs.length - 1]!.opsPerSec.toFixed(0)} ops/s\n`);
+      } finally {
+        for (const p of cluster.procs) p.kill('SIGTERM');
+        await Promise.all(cluster.procs.map((p) => new Promise((res) => (p.exitCode !== null ? res(null) : p.once('exit', res)))));
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    out.set(inFlight, {
+      opsPerSec: median(runs.map((x) => x.opsPerSec)),
+      p50Ms: median(runs.map((x) => x.p50Ms)),
+      p99Ms: median(runs.map((x) => x.p99Ms)),
+    });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const systems = o.only === undefined ? (['strake', 'etcd'] as const) : ([o.only] as const);
+  const results = new Map<string, Map<number, RunResult>>();
+  for (const s of systems) results.set(s, await measure(s, o));
+  console.log(`${o.op} benchmark: ${o.requests} requests per run, ${o.valueBytes}-byte values, median of ${o.runs} runs`);
+  console.log('system   in-flight   ops/s      p50 ms   p99 ms');
+  for (const inFlight of o.inFlight) {
+    for (const s of systems) {
+      const r = results.get(s)!.get(inFlight)!;
+      console.log(`${s.padEnd(8)} ${String(inFlight).padStart(9)}   ${r.opsPerSec.toFixed(0).padStart(8)}   ${r.p50Ms.toFixed(2).padStart(6)}   ${r.p99Ms.toFixed(2).padStart(6)}`);
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,186 @@
+/**
+ * `strake up`: the embedded default cluster. Starts the masters as separate OS
+ * processes on loopback (ports from --base-port, see DESIGN.md), writes
+ * <data-dir>/cluster.json, waits until every member answers, prints the
+ * endpoints, and stops everything cleanly on SIGINT/SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, open, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { Etcd3 } from 'etcd3';
+import type { ExitCodeSink } from './main.js';
+import { masterPorts } from './ports.js';
+import { parseIntegerOption } from './options.js';
+
+/** Waiting longer than this for a cluster on loopback means something is wrong. */
+export const READY_TIMEOUT_MS = 60_000;
+/** Children get this long to exit on SIGTERM before SIGKILL. */
+export const STOP_GRACE_MS = 10_000;
+/** An upper bound on masters started by `up`; a Raft cluster larger than 7 voters only gets slower. */
+export const MAX_MASTERS = 7;
+
+export interface ClusterFile {
+  readonly masters: Array<{
+    name: string;
+    pid: number;
+    peerUrl: string;
+    kvEndpoint: string;
+    apiUrl: string;
+    dataDir: string;
+  }>;
+  readonly nodes: Array<{ name: string; pid: number }>;
+}
+
+interface UpOptions {
+  masters: number;
+  nodes: number;
+  basePort: number;
+  dataDir: string;
+}
+
+export function registerUpCommand(program: Command, setExitCode: ExitCodeSink): void {
+  program
+    .command('up')
+    .description('start a local cluster (masters as separate processes on loopback) and keep it running')
+    .option('--masters <n>', 'number of masters', (v) => parseIntegerOption('--masters', v, 1, MAX_MASTERS), 3)
+    .option('--nodes <n>', 'number of node agents', (v) => parseIntegerOption('--nodes', v, 0, 100), 2)
+    .option('--base-port <port>', 'first port; master i uses base+10i (+1, +2)', (v) => parseIntegerOption('--base-port', v, 1024, 65_000), 24_000)
+    .option('--data-dir <dir>', 'where each member keeps its data', './.strake')
+    .action(async (opts: UpOptions) => {
+      setExitCode(await runUp(opts));
+    });
+}
+
+async function runUp(opts: UpOptions): Promise<number> {
+  const dataDir = resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  if (opts.nodes > 0) {
+    process.stderr.write(`note: node agents are not built yet in this version; starting ${opts.masters} masters and no nodes\n`);
+  }
+  const members = Array.from({ length: opts.masters }, (_, i) => ({ name: `m${i}`, ...masterPorts(opts.basePort, i) }));
+  const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    await stopChildren(children);
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    process.stderr.write(`\nreceived ${sig}; stopping the cluster...\n`);
+    void stopAll().then(() => process.exit(0));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const file: ClusterFile = { masters: [], nodes: [] };
+  for (const m of members) {
+    const memberDir = join(dataDir, m.name);
+    await mkdir(memberDir, { recursive: true });
+    const child = await startMaster({ ...m, memberDir, initialCluster });
+    children.push(child);
+    child.once('exit', (code, signal) => {
+      if (!stopping) process.stderr.write(`master ${m.name} (pid ${child.pid}) exited: ${signal ?? `code ${code}`}\n`);
+    });
+    file.masters.push({ name: m.name, pid: child.pid!, peerUrl: m.peerUrl, kvEndpoint: m.kvEndpoint, apiUrl: m.apiUrl, dataDir: memberDir });
+    process.stderr.write(`started master ${m.name} (pid ${child.pid})\n`);
+  }
+  await writeFile(join(dataDir, 'cluster.json'), JSON.stringify(file, null, 2) + '\n');
+
+  const ready = await waitReady(members.map((m) => m.kvEndpoint), READY_TIMEOUT_MS);
+  if (!ready) {
+    process.stderr.write(`cluster did not become ready within ${READY_TIMEOUT_MS} ms; see ${dataDir}/m*/master.log\n`);
+    await stopAll();
+    return 1;
+  }
+  process.stdout.write(
+    [
+      'cluster is ready',
+      ...file.masters.map((m) => `  ${m.name}: kv ${m.kvEndpoint}  peer ${m.peerUrl}  (pid ${m.pid})`),
+      `  cluster file: ${join(dataDir, 'cluster.json')}`,
+      `  try: npx strake kv --endpoints ${file.masters.map((m) => m.kvEndpoint).join(',')} put foo bar`,
+      'press Ctrl-C to stop',
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolveWait) => {
+    let alive = children.length;
+    for (const c of children) c.once('exit', () => (--alive === 0 ? resolveWait() : undefined));
+  });
+  return stopping ? 0 : 1;
+}
+
+async function startMaster(m: {
+  name: string;
+  memberDir: string;
+  initialCluster: string;
+  peerUrl: string;
+  kvEndpoint: string;
+  apiUrl: string;
+}): Promise<ChildProcess> {
+  const log = await open(join(m.memberDir, 'master.log'), 'a');
+  const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'strake.js');
+  const args = [
+    bin,
+    'master',
+    '--name', m.name,
+    '--data-dir', m.memberDir,
+    '--listen-peer', m.peerUrl,
+    '--listen-client', m.kvEndpoint,
+    '--listen-api', m.apiUrl,
+    '--initial-cluster', m.initialCluster,
+    '--initial-cluster-state', 'new',
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', log.fd, log.fd], detached: false });
+  child.once('exit', () => void log.close());
+  return child;
+}
+
+async function waitReady(endpoints: readonly string[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(endpoints);
+  let lastReport = 0;
+  while (pending.size > 0 && Date.now() < deadline) {
+    for (const ep of [...pending]) {
+      const client = new Etcd3({ hosts: `http://${ep}`, dialTimeout: 1000 });
+      try {
+        await client.maintenance.status();
+        await client.get('strake/health').exec();
+        pending.delete(ep);
+        process.stderr.write(`  ${ep} ready (${endpoints.length - pending.size}/${endpoints.length})\n`);
+      } catch {
+        // not yet
+      } finally {
+        client.close();
+      }
+    }
+    if (pending.size > 0) {
+      if (Date.now() - lastReport > 5000) {
+        process.stderr.write(`  waiting for ${[...pending].join(', ')}...\n`);
+        lastReport = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return pending.size === 0;
+}
+
+async function stopChildren(children: readonly ChildProcess[]): Promise<void> {
+  const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const c of running) c.kill('SIGTERM');
+  await Promise.all(
+    running.map(
+      (c) =>
+        new Promise<void>((resolveExit) => {
+          const timer = setTimeout(() => {
+            c.kill('SIGKILL');
+          }, STOP_GRACE_MS);
+          c.once('exit', () => {
+            clearTimeout(timer);
+            resolveExit();
+          });
+        }),
+    ),
+  );
+}
