@@ -81,6 +81,7 @@ class WglSearch<S, I, O> {
   private state: S;
   private stateKey: string;
   private definiteRemaining: number;
+  private readonly ambiguousTotal: number;
   private steps = 0;
 
   // The longest linearizable prefix seen. Invariant: the first agreeDepth entries
@@ -101,11 +102,17 @@ class WglSearch<S, I, O> {
     this.linearized = new LinearizedSet(ops.map((op) => op.ambiguous));
     this.state = model.init();
     this.stateKey = model.stateKey(this.state);
-    this.definiteRemaining = ops.filter((op) => !op.ambiguous).length;
+    this.ambiguousTotal = ops.filter((op) => op.ambiguous).length;
+    this.definiteRemaining = ops.length - this.ambiguousTotal;
   }
 
   run(): SearchOutcome {
     let entry = this.list.first();
+    // Within a window (the calls before the first return entry) definite calls
+    // are tried first and ambiguous ones in a second pass. A configuration is then
+    // explored without an ambiguous operation before with it, so the failed
+    // configurations that the dominance cut (memo.ts) needs already exist.
+    let ambiguousPass = false;
     while (this.definiteRemaining > 0) {
       if (this.steps++ % DEADLINE_CHECK_INTERVAL_STEPS === 0 && this.limits.now() >= this.limits.deadlineMs) {
         return this.unknown(UnknownReason.Timeout);
@@ -113,16 +120,25 @@ class WglSearch<S, I, O> {
       // An unplaced definite operation returns before every ambiguous one (at
       // +Infinity), so the walk meets a definite return entry first.
       assert(entry !== NONE, 'the search walked past the last return entry');
+      const { ambiguous } = this.ops[this.list.opOf[entry]!]!;
       if (this.list.isCall[entry] === 0) {
-        assert(!this.ops[this.list.opOf[entry]!]!.ambiguous, 'the walk reached an ambiguous return entry');
+        assert(!ambiguous, 'the walk reached an ambiguous return entry');
+        if (!ambiguousPass && this.ambiguousTotal > 0) {
+          ambiguousPass = true;
+          entry = this.list.first();
+          continue;
+        }
         this.noteDeadEnd(entry);
         if (this.stackEntries.length === 0) {
           assert(this.stuck !== undefined, 'a failed search recorded where it got stuck');
           return { kind: 'illegal', longestPrefix: this.bestOps, stuck: this.stuck, steps: this.steps };
         }
-        entry = this.backtrack();
-      } else if (this.tryLinearize(entry)) {
+        const undone = this.backtrack();
+        ambiguousPass = this.ops[this.list.opOf[undone]!]!.ambiguous;
+        entry = this.list.next[undone]!;
+      } else if (ambiguous === ambiguousPass && this.tryLinearize(entry)) {
         if (this.memo.size > this.limits.memoEntriesMax) return this.unknown(UnknownReason.MemoLimit);
+        ambiguousPass = false;
         entry = this.list.first();
       } else {
         entry = this.list.next[entry]!;
@@ -163,7 +179,7 @@ class WglSearch<S, I, O> {
     return true;
   }
 
-  /** Undoes the last linearization; returns the entry to try next. */
+  /** Undoes the last linearization; returns its call entry, back in the list. */
   private backtrack(): number {
     const entry = this.stackEntries.pop()!;
     this.state = this.stackStates.pop()!;
@@ -174,7 +190,7 @@ class WglSearch<S, I, O> {
     if (!this.ops[op]!.ambiguous) this.definiteRemaining++;
     this.list.unlift(entry);
     this.agreeDepth = Math.min(this.agreeDepth, this.stackEntries.length);
-    return this.list.next[entry]!;
+    return entry;
   }
 
   /** The first dead end at a new maximum depth is the one the report explains. */

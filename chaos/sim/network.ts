@@ -108,6 +108,10 @@ export class Network {
     this.blocked.add(linkKey(from, to));
   }
 
+  unblock(from: number, to: number): void {
+    this.blocked.delete(linkKey(from, to));
+  }
+
   isBlocked(from: number, to: number): boolean {
     return this.blocked.size > 0 && this.blocked.has(linkKey(from, to));
   }

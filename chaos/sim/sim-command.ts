@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import { CommanderError } from 'commander';
 import type { ReplicaCount } from './profile.js';
 import { REPLICA_COUNTS } from './profile.js';
 import type { BatchSummary } from './run-seeds.js';
@@ -62,6 +63,7 @@ export function registerSimCommand(program: Command, setExitCode: (code: number)
     .option('--workers <n>', 'worker threads (default: one per core)')
     .option('--trace-events <n>', 'events shown in a failure trace', String(TRACE_EVENTS_DEFAULT))
     .option('--verbose', 'with --seed: print every event as it happens')
+    .exitOverride(usageErrorsExitWith2)
     .action(async (raw: RawFlags) => {
       let flags: SimFlags;
       try {
@@ -76,6 +78,12 @@ export function registerSimCommand(program: Command, setExitCode: (code: number)
       process.stdout.write(`${summaryLine(summary)}\n`);
       setExitCode(summary.violations + summary.livenessFailures > 0 ? 1 : 0);
     });
+}
+
+/** Unknown options and missing values are usage errors, like bad values: exit code 2. Help stays 0. */
+function usageErrorsExitWith2(err: CommanderError): never {
+  if (err.exitCode === 0) throw err;
+  throw new CommanderError(2, err.code, err.message);
 }
 
 export function parseFlags(raw: RawFlags): SimFlags {

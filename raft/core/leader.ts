@@ -252,9 +252,7 @@ function handleAppendSuccess(r: Raft, m: Message): void {
       break;
   }
   if (r.maybeCommit()) {
-    releasePendingReadIndexMessages(r);
-    bcastAppend(r);
-    maybeStepDownAfterRemoval(r);
+    afterLeaderCommit(r);
     if (r.role !== StateRole.Leader) return;
   } else if (wasPaused) {
     maybeSendAppend(r, m.from, true);
@@ -262,6 +260,13 @@ function handleAppendSuccess(r: Raft, m: Message): void {
   // Fill the pipeline: keep sending while entries remain and the window allows.
   for (let i = 0; i < r.config.maxInflightMsgs && maybeSendAppend(r, m.from, false); i++);
   if (m.from === r.leadTransferee && pr.match === r.raftLog.lastIndex()) sendTimeoutNow(r, m.from);
+}
+
+/** The commit index moved: release waiting reads, tell the followers, and step down if removed. */
+export function afterLeaderCommit(r: Raft): void {
+  releasePendingReadIndexMessages(r);
+  bcastAppend(r);
+  maybeStepDownAfterRemoval(r);
 }
 
 /** §6 / thesis §4.2.2: a leader outside the configuration steps down once that configuration commits. */

@@ -56,6 +56,12 @@ export class RaftLog {
     }
   }
 
+  /** The last index known to be in stable storage (unstable entries excluded). */
+  stableLastIndex(): number {
+    if (this.unstable.entries.length > 0) return this.unstable.offset - 1;
+    return this.lastIndex();
+  }
+
   lastTerm(): number {
     const t = this.term(this.lastIndex());
     assert(t !== undefined, () => `term of the last index ${this.lastIndex()} is unknown`);

@@ -11,7 +11,7 @@ import { ConfLog } from './conf-log.js';
 import type { ResolvedConfig } from './config.js';
 import { resolveConfig, type RaftConfig } from './config.js';
 import { NotLeaderError } from './errors.js';
-import { bcastAppend, stepLeader } from './leader.js';
+import { afterLeaderCommit, bcastAppend, stepLeader } from './leader.js';
 import { RaftLog } from './log.js';
 import { ProgressTracker, VoteResult } from './progress-tracker.js';
 import { ReadOnly } from './read-only.js';
@@ -92,7 +92,7 @@ export class Raft {
     const committed = this.confLog.committedConf();
     this.trk.applyConf(this.confLog.current(), this.raftLog.lastIndex() + 1, [...committed.voters, ...committed.learners]);
     const self = this.trk.progress.get(this.id);
-    if (self !== undefined && this.role === StateRole.Leader) self.maybeUpdate(this.raftLog.lastIndex());
+    if (self !== undefined && this.role === StateRole.Leader) self.maybeUpdate(this.raftLog.stableLastIndex());
     if (this.leadTransferee !== NONE && !this.trk.isVoter(this.leadTransferee)) this.abortLeaderTransfer();
   }
 
@@ -112,7 +112,8 @@ export class Raft {
     const lastIndex = this.raftLog.lastIndex();
     for (const [id, pr] of this.trk.progress) {
       pr.becomeProbe();
-      pr.match = id === this.id ? lastIndex : 0;
+      // The leader counts only what is on its own disk (see onStablePersisted).
+      pr.match = id === this.id ? this.raftLog.stableLastIndex() : 0;
       pr.next = lastIndex + 1;
       pr.recentActive = id === this.id;
     }
@@ -231,8 +232,20 @@ export class Raft {
     const stamped = es.map((e) => ({ term: this.term, index: ++index, type: e.type, data: e.data }));
     this.raftLog.append(stamped);
     if (this.confLog.appendFrom(stamped)) this.onMembershipChanged();
-    this.trk.progress.get(this.id)?.maybeUpdate(this.raftLog.lastIndex());
-    this.maybeCommit();
+    // No self-acknowledgement here: the leader counts its own copy toward a quorum
+    // only once it is durable (onStablePersisted), which lets the driver send the
+    // appends to followers while the leader's own write is still in flight (§10.2.1).
+  }
+
+  /**
+   * The driver made the log durable up to `index` (an entry of `term`). A leader
+   * now counts its own copy, which may commit entries.
+   */
+  onStablePersisted(index: number, term: number): void {
+    if (this.role !== StateRole.Leader || term !== this.term) return;
+    const self = this.trk.progress.get(this.id);
+    if (self === undefined || !self.maybeUpdate(index)) return;
+    if (this.maybeCommit()) afterLeaderCommit(this);
   }
 
   /**

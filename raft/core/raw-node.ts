@@ -178,7 +178,10 @@ export class RawNode {
       log.appliedTo(rd.snapshot.metadata.index);
     }
     const lastEntry = rd.entries[rd.entries.length - 1];
-    if (lastEntry !== undefined) log.stableTo(lastEntry.index, lastEntry.term);
+    if (lastEntry !== undefined) {
+      log.stableTo(lastEntry.index, lastEntry.term);
+      this.raft.onStablePersisted(lastEntry.index, lastEntry.term);
+    }
     const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
     if (lastCommitted !== undefined) {
       log.appliedTo(lastCommitted.index);

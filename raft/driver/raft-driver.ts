@@ -14,8 +14,8 @@ import { applyConfChange, decodeConfChange, type ConfChange } from '../core/conf
 import type { RaftConfig } from '../core/config.js';
 import { RawNode, type Status } from '../core/raw-node.js';
 import type { Rng } from '../core/rng.js';
-import type { ConfState, Entry, Message, ReadState, Snapshot } from '../core/types.js';
-import { EntryType } from '../core/types.js';
+import type { ConfState, Entry, Message, ReadState, Ready, Snapshot } from '../core/types.js';
+import { EntryType, MessageType } from '../core/types.js';
 import type { LevelStorage } from '../storage/level-storage.js';
 import { DriverStoppedError, ReadTimeoutError } from './errors.js';
 
@@ -59,6 +59,16 @@ interface ReadWaiter {
   readonly reject: (err: Error) => void;
 }
 
+const EARLY_MESSAGE_TYPES: ReadonlySet<MessageType> = new Set([
+  MessageType.App,
+  MessageType.Heartbeat,
+  MessageType.Snap,
+  MessageType.TimeoutNow,
+  MessageType.Prop,
+  MessageType.ReadIndex,
+  MessageType.TransferLeader,
+]);
+
 /** Reads waiting for one ReadIndex round; bounded so a leaderless member pushes back. */
 export const MAX_WAITING_READS = 16_384;
 
@@ -78,6 +88,8 @@ export class RaftDriver {
   /** Reads whose ReadIndex request is out, by request context. */
   private readonly inflightReads = new Map<string, ReadWaiter[]>();
   private readCounter = 0;
+  /** Term and vote as last made durable; a Ready that changes them sends nothing early. */
+  private persistedTermVote: { term: number; vote: number };
   private readonly readsAwaitingApply: Array<{ index: number; waiters: ReadWaiter[] }> = [];
 
   constructor(opts: RaftDriverOptions) {
@@ -85,6 +97,8 @@ export class RaftDriver {
     const snap = opts.storage.snapshot();
     this.appliedConf = snap.metadata.confState;
     this.lastSnapshotIndex = snap.metadata.index;
+    const hs = opts.storage.initialState().hardState;
+    this.persistedTermVote = { term: hs.term, vote: hs.vote };
     if (snap.metadata.index > 0) opts.stateMachine.restore(snap);
     this.node = new RawNode({
       ...opts.raftConfig,
@@ -271,8 +285,13 @@ export class RaftDriver {
 
   private async handleReady(): Promise<void> {
     const rd = this.node.ready();
+    const { early, late } = this.splitMessages(rd);
+    // Appends and heartbeats do not depend on this Ready's writes (the leader counts
+    // its own copy only once durable), so they overlap with the fsync (§10.2.1).
+    if (early.length > 0) this.opts.transport.send(early);
     await this.opts.storage.persist(rd);
-    if (rd.messages.length > 0) this.opts.transport.send(rd.messages);
+    if (rd.hardState !== undefined) this.persistedTermVote = { term: rd.hardState.term, vote: rd.hardState.vote };
+    if (late.length > 0) this.opts.transport.send(late);
     if (rd.snapshot !== undefined) {
       this.opts.stateMachine.restore(rd.snapshot);
       this.appliedConf = rd.snapshot.metadata.confState;
@@ -290,6 +309,21 @@ export class RaftDriver {
     const applied = this.node.applied;
     this.releaseApplied(applied);
     await this.maybeSnapshot(applied);
+  }
+
+  /**
+   * Messages that may leave before this Ready is durable: a leader's appends,
+   * heartbeats, snapshots and transfers, and forwarded requests — unless the Ready
+   * changes term or vote, in which case everything waits for the fsync.
+   */
+  private splitMessages(rd: Ready): { early: Message[]; late: Message[] } {
+    const hs = rd.hardState;
+    const termOrVoteChanges = hs !== undefined && (hs.term !== this.persistedTermVote.term || hs.vote !== this.persistedTermVote.vote);
+    if (termOrVoteChanges || rd.messages.length === 0) return { early: [], late: [...rd.messages] };
+    const early: Message[] = [];
+    const late: Message[] = [];
+    for (const m of rd.messages) (EARLY_MESSAGE_TYPES.has(m.type) ? early : late).push(m);
+    return { early, late };
   }
 
   private async maybeSnapshot(applied: number): Promise<void> {

@@ -10,11 +10,14 @@
  *    A proposal that was already handed to Raft may still commit.
  *  - Operating errors are thrown as typed errors whose `code` is one of
  *    EtcdErrorCode (errors.ts), e.g. NO_LEADER, TIMEOUT, COMPACTED,
- *    LEASE_NOT_FOUND. The edge alone turns them into gRPC statuses and etcd's
- *    texts. Anything else is reported as UNKNOWN: a backend bug.
- *  - Requests arrive validated (see convert.ts): keys non-empty where etcd
- *    requires it, numbers safe integers, limits >= 0, txns within the op bound
- *    and free of duplicate keys.
+ *    LEASE_NOT_FOUND; the MVCC errors (store/mvcc/errors.ts) already qualify.
+ *    The edge alone turns them into gRPC statuses and etcd's texts. Anything
+ *    else is reported as UNKNOWN: a backend bug.
+ *  - Requests arrive checked by store/mvcc/validate.ts (keys present,
+ *    ignore_value/ignore_lease rules, txn op budget, no duplicate keys) and
+ *    with every number a safe integer; range limit and revision are >= 0.
+ *  - Every response's `revision` becomes ResponseHeader.revision; the other
+ *    header fields come from `header()`.
  */
 import type {
   AlarmMember,
@@ -106,6 +109,8 @@ export interface EtcdBackend {
    * the edge holds them until the client has seen the "created" response.
    * A start revision below the compaction point is not an error here: the
    * watcher reports it through `sink.onCanceled({ compactRevision })`.
+   * `opts.signal` aborts when the whole watch stream ends; the edge also calls
+   * `cancel()` on every handle then.
    */
   watch(req: WatchRequest, sink: WatchSink, opts: CallOptions): Promise<WatchHandle>;
 
@@ -133,9 +138,11 @@ export interface EtcdBackend {
   /** `revision` 0 = the current revision. */
   hashKV(revision: number, opts: CallOptions): Promise<HashKvResponse>;
   /**
-   * A point-in-time copy of the member's state. The edge streams the chunks
-   * and appends the SHA-256 of all of them, as etcd does. The stream is read
-   * at the client's pace; the backend must not buffer it all in memory.
+   * A point-in-time copy of the member's state. The edge streams the chunks,
+   * pads them with zeros to a multiple of 512 bytes and appends the SHA-256
+   * of all of it (what etcdctl checks; see maintenance-service.ts), so the
+   * data must carry its own length. Chunks are pulled at the client's pace;
+   * the backend need not hold the whole snapshot in memory.
    */
   snapshot(opts: CallOptions): Promise<Snapshot>;
   /** Hands leadership to `targetId`; resolves when the transfer finished. Only the leader may do this (NOT_LEADER). */

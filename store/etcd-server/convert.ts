@@ -5,9 +5,9 @@
  * plus the edge's own: every number must be a safe integer and every enum
  * known, so nothing reaches the backend rounded or out of its domain.
  */
-import { KeyNotFoundError, TooManyOpsError, type MvccError } from '../mvcc/errors.js';
+import { KeyNotFoundError, type MvccError } from '../mvcc/errors.js';
 import { validateDeleteRange, validatePut, validateRange, validateTxn } from '../mvcc/validate.js';
-import { invalidRequest } from './errors.js';
+import { EtcdErrorCode, etcdError, invalidRequest } from './errors.js';
 import type {
   Compare,
   CompareResult,
@@ -151,7 +151,9 @@ function requestOpFromWire(op: WireRequestOp, depth: number, maxTxnOps: number):
  * the conversion's recursion bounded before validateTxn looks at the rest.
  */
 function txnOpsFromWire(t: WireTxnRequest, depth: number, maxTxnOps: number): TxnRequest {
-  if (depth > maxTxnOps + 1) throw new TooManyOpsError(depth, maxTxnOps);
+  if (depth > maxTxnOps + 1) {
+    throw etcdError(EtcdErrorCode.TooManyOps, `txn nests ${depth} levels deep; with ${maxTxnOps} ops at most ${maxTxnOps + 1} fit`);
+  }
   return {
     compare: t.compare.map(compareFromWire),
     success: t.success.map((op) => requestOpFromWire(op, depth, maxTxnOps)),

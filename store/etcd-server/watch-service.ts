@@ -113,7 +113,7 @@ class WatchStream {
         return this.cancel(safeInt('watch_id', req.cancel_request!.watch_id));
       case 'progress_request':
         return this.requestStreamProgress();
-      default:
+      case undefined:
         // An empty request: etcd ignores it rather than breaking the stream.
         return;
     }
@@ -198,7 +198,7 @@ class WatchStream {
     else if (!this.registry.hold(state, res)) this.fail(this.registry.slowError(state));
   }
 
-  private async cancel(id: number): Promise<void> {
+  private cancel(id: number): void {
     const state = this.registry.get(id);
     // etcd sends nothing for an id it does not know.
     if (state === undefined || state.ended) return;

@@ -56,12 +56,15 @@ function keptAt(store: KvStore, rev: number): Set<RevisionRecord> {
   return keep;
 }
 
-/** `rev` <= 0 hashes up to the current revision. */
+/**
+ * `rev` 0 hashes up to the current revision. A negative `rev` hashes no revision at
+ * all (only the bucket name), which is what etcd does with one.
+ */
 export function hashKv(store: KvStore, rev: number): { hash: number; compactRevision: number; revision: number } | MvccError {
   const { compactRevision, currentRevision } = store;
   if (rev > 0 && rev < compactRevision) return new CompactedError(rev, compactRevision);
   if (rev > 0 && rev > currentRevision) return new FutureRevisionError(rev, currentRevision);
-  const upTo = rev > 0 ? rev : currentRevision;
+  const upTo = rev === 0 ? currentRevision : rev;
   const keep = keptAt(store, upTo);
   const crc = new Crc32c().update(KEY_BUCKET_NAME);
   for (const record of store.records()) {

@@ -4,8 +4,7 @@
  *
  * Complexity (n keys in the index, h revisions of one key, r keys in a range):
  *  - lookup of a key: O(1) (Map);
- *  - new key: O(log n) search + O(n) array insert (memmove; fast in practice up
- *    to a few hundred thousand keys, a B-tree would make it O(log n));
+ *  - new key: O(log n) plus a shift within one chunk of SortedIds;
  *  - new revision of a known key: amortized O(1) append;
  *  - value of a key at a revision: O(log h);
  *  - range: O(log n + r log h);
@@ -13,6 +12,7 @@
  */
 import { assert } from './assert.js';
 import type { KeyId, KeyRange } from './key-range.js';
+import { SortedIds } from './sorted-ids.js';
 import type { KeyValue } from './types.js';
 
 /** One stored revision of one key. Immutable once appended. */
@@ -68,8 +68,8 @@ export function latestLive(history: KeyHistory): KeyValue | undefined {
 
 export class KeyIndex {
   private readonly byId = new Map<KeyId, KeyHistory>();
-  /** Invariant: exactly the keys of byId, strictly ascending. */
-  private sortedIds: KeyId[] = [];
+  /** Invariant: exactly the keys of byId. */
+  private readonly sortedIds = new SortedIds();
 
   get size(): number {
     return this.byId.size;
@@ -88,8 +88,7 @@ export class KeyIndex {
     if (existing !== undefined) return existing;
     const history: KeyHistory = { id, key: owned ? key : new Uint8Array(key), records: [] };
     this.byId.set(id, history);
-    const at = this.lowerBound(id);
-    this.sortedIds.splice(at, 0, id);
+    this.sortedIds.insert(id);
     return history;
   }
 
@@ -100,17 +99,15 @@ export class KeyIndex {
       if (history !== undefined) visit(history);
       return;
     }
-    const ids = this.sortedIds;
-    for (let i = this.lowerBound(range.start); i < ids.length; i++) {
-      const id = ids[i]!;
-      if (range.kind === 'range' && id >= range.end) return;
-      if (visit(this.byId.get(id)!) === false) return;
-    }
+    this.sortedIds.forEachFrom(range.start, (id) => {
+      if (range.kind === 'range' && id >= range.end) return false;
+      return visit(this.byId.get(id)!);
+    });
   }
 
   /** Every history, in byte order. */
   forEach(visit: (history: KeyHistory) => void): void {
-    for (const id of this.sortedIds) visit(this.byId.get(id)!);
+    this.sortedIds.forEach((id) => visit(this.byId.get(id)!));
   }
 
   /** Drops the histories whose records became empty (after compaction). */
@@ -121,18 +118,6 @@ export class KeyIndex {
       assert(history !== undefined && history.records.length === 0, () => `removing non-empty history of ${JSON.stringify(id)}`);
       this.byId.delete(id);
     }
-    this.sortedIds = this.sortedIds.filter((id) => !ids.has(id));
-  }
-
-  private lowerBound(id: KeyId): number {
-    const ids = this.sortedIds;
-    let lo = 0;
-    let hi = ids.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (ids[mid]! < id) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    this.sortedIds.removeAll(ids);
   }
 }

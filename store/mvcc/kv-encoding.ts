@@ -20,11 +20,19 @@ const VARINT_BYTES_MAX = 10; // a negative int64 takes ten 7-bit groups
 export function revisionKeyBytes(record: RevisionRecord): Uint8Array {
   const out = new Uint8Array(record.tombstone ? REVISION_BYTES + 1 : REVISION_BYTES);
   const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(record.main));
+  setUint64(view, 0, record.main);
   out[8] = REVISION_SEPARATOR;
-  view.setBigUint64(9, BigInt(record.sub));
+  setUint64(view, 9, record.sub);
   if (record.tombstone) out[REVISION_BYTES] = TOMBSTONE_MARK;
   return out;
+}
+
+const TWO_POW_32 = 2 ** 32;
+
+/** Big-endian 64-bit write of a non-negative safe integer, without BigInt. */
+function setUint64(view: DataView, at: number, n: number): void {
+  view.setUint32(at, Math.floor(n / TWO_POW_32));
+  view.setUint32(at + 4, n % TWO_POW_32);
 }
 
 export function revisionKeyLength(record: RevisionRecord): number {

@@ -112,7 +112,7 @@ export class KvStore {
       const i = lastRecordAtOrBefore(history.records, rev);
       if (i < 0) return;
       const newest = history.records[i]!;
-      const keepFrom = newest.tombstone ? i + 1 : i;
+      const keepFrom = newest.tombstone && newest.main < rev ? i + 1 : i;
       if (keepFrom === 0) return;
       for (const record of history.records.slice(0, keepFrom)) dropped.add(record);
       history.records = history.records.slice(keepFrom);

@@ -225,7 +225,7 @@ describe('§5.2 leader election', () => {
   });
 
   for (const type of ['App', 'Heartbeat'] as const) {
-    it(`§5.2 candidate falls back to follower on ${type} from a leader of equal term`, () => {
+    it(`§5.2 candidate falls back to follower on ${type === 'App' ? 'AppendEntries' : 'a heartbeat'} from a leader of equal term`, () => {
       const net = paperNet({ voters: [1, 2, 3], nodes: [1] });
       net.campaign(1);
       expect(net.status(1)).toMatchObject({ role: 'Candidate', term: 1 });
@@ -810,18 +810,6 @@ describe('§5.6 timing and availability', () => {
   });
 });
 
-describe('§8 client interaction', () => {
-  it('§8 a new leader appends a blank no-op entry of its term and commits it', () => {
-    const net = paperNet({ voters: [1, 2, 3], logs: { 1: [1, 1], 2: [1, 1], 3: [1] }, hardStates: { 1: hs(1), 2: hs(1), 3: hs(1) } });
-    net.campaign(1);
-    const log = net.log(1);
-    const last = log[log.length - 1]!;
-    expect(last).toMatchObject({ index: 3, term: 2, type: 'Normal' });
-    expect(last.data.byteLength).toBe(0);
-    for (const id of [1, 2, 3]) expect(net.status(id).commit).toBeGreaterThanOrEqual(3);
-  });
-});
-
 describe('§6 cluster membership changes', () => {
   const add = (nodeId: number): ConfChange => ({ type: 'AddVoter', nodeId });
   const remove = (nodeId: number): ConfChange => ({ type: 'RemoveNode', nodeId });
@@ -1130,6 +1118,18 @@ describe('§7 log compaction', () => {
     net.stabilize();
     net.tickStabilize(1, [1]);
     expect(committedTexts(net, 2)).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
+
+describe('§8 client interaction', () => {
+  it('§8 a new leader appends a blank no-op entry of its term and commits it', () => {
+    const net = paperNet({ voters: [1, 2, 3], logs: { 1: [1, 1], 2: [1, 1], 3: [1] }, hardStates: { 1: hs(1), 2: hs(1), 3: hs(1) } });
+    net.campaign(1);
+    const log = net.log(1);
+    const last = log[log.length - 1]!;
+    expect(last).toMatchObject({ index: 3, term: 2, type: 'Normal' });
+    expect(last.data.byteLength).toBe(0);
+    for (const id of [1, 2, 3]) expect(net.status(id).commit).toBeGreaterThanOrEqual(3);
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadProto } from '../../proto/load.js';
 
@@ -84,8 +85,12 @@ export async function waitFor<T>(what: string, check: () => T | undefined, timeo
 
 // ------------------------------------------------------------------ etcdctl
 
+/** The etcdctl on PATH, if any. */
 export function findEtcdctl(): string | undefined {
-  for (const p of ['/usr/bin/etcdctl', '/usr/local/bin/etcdctl']) if (existsSync(p)) return p;
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    const candidate = join(dir, 'etcdctl');
+    if (dir !== '' && existsSync(candidate)) return candidate;
+  }
   return undefined;
 }
 

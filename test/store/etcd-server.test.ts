@@ -217,10 +217,21 @@ describe('KV and Lease on the wire', () => {
     call.write({ ID: granted.ID });
     call.write({ ID: 999_999 });
     await waitFor('two keep-alive answers', () => (got.length >= 2 ? true : undefined));
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
     call.end();
+    expect((await status).code).toBe(grpc.status.OK);
     expect(got.map((g) => [g.ID, g.TTL])).toEqual([[granted.ID, 20], [999_999, 0]]);
     const ttl = await unary(raw.lease, 'LeaseTimeToLive', { ID: 999_999 });
     expect([ttl.ID, ttl.TTL]).toEqual([999_999, -1]);
+  });
+
+  it('ends a keep-alive stream with the mapped status when the backend fails', async () => {
+    const call = (raw.lease as unknown as { LeaseKeepAlive(): grpc.ClientDuplexStream<object, object> }).LeaseKeepAlive();
+    const failed = new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
+    backend.failNext('leaseKeepAlive', etcdError(EtcdErrorCode.NoLeader));
+    call.write({ ID: 1 });
+    const err = await failed;
+    expect([err.code, err.details]).toEqual([grpc.status.UNAVAILABLE, 'etcdserver: no leader']);
   });
 });
 
@@ -460,6 +471,19 @@ describe.skipIf(ETCDCTL === undefined)('with the real etcdctl 3.4', () => {
     expect((await run(['alarm', 'list'])).code).toBe(0);
     expect((await run(['defrag'])).stdout).toContain('Finished defragmenting etcd member');
     expect((await run(['endpoint', 'hashkv'])).stdout).toMatch(new RegExp(`^${endpoint}, \\d+\\n$`));
+  });
+
+  it('member add --learner, promote, remove; compaction; lock', async () => {
+    const add = await run(['member', 'add', 'm1', '--peer-urls=http://127.0.0.1:2390', '--learner']);
+    const id = /^Member\s+([0-9a-f]+) added to cluster\s+([0-9a-f]+)$/m.exec(add.stdout);
+    expect(id?.[2]).toBe(FAKE_CLUSTER_ID.toString(16));
+    expect((await run(['member', 'list'])).stdout).toContain(`${id![1]}, unstarted, , http://127.0.0.1:2390, , true`);
+    expect((await run(['member', 'promote', id![1]!])).stdout).toMatch(/promoted in cluster/);
+    expect((await run(['member', 'remove', id![1]!])).stdout).toMatch(/removed from cluster/);
+    const missing = await run(['member', 'remove', id![1]!]);
+    expect(missing.stderr).toContain('etcdserver: member not found');
+    expect((await run(['compaction', String(backend.revision)])).stdout).toBe(`compacted revision ${backend.revision}\n`);
+    expect((await run(['lock', 'ctl-lock', 'echo', 'inside'])).stdout).toBe('inside\n');
   });
 
   it('snapshot save writes the data, padding and a sha256 it accepts', async () => {

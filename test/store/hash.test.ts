@@ -111,6 +111,7 @@ describe('hashKv', () => {
     expect(err(sm.hashKv(2)).code).toBe('COMPACTED');
     expect(ok(sm.hashKv(3)).compactRevision).toBe(3);
     expect(err(sm.hashKv(5)).code).toBe('FUTURE_REVISION');
+    expect(ok(sm.hashKv(-1)).hash).toBe(crc32c(b('key'))); // etcd hashes nothing below revision 0
   });
 
   it('is independent of how the keys were inserted (index order does not leak in)', () => {

@@ -96,7 +96,7 @@ describe('snapshot round trip', () => {
 describe('damaged snapshots are refused', () => {
   it('a flipped payload byte is a checksum mismatch naming both digests', () => {
     const bytes = busyStore().snapshot();
-    bytes[40] ^= 0x01;
+    bytes[40] = bytes[40]! ^ 0x01;
     const error = mustFail(bytes);
     expect(error.code).toBe('SNAPSHOT_CORRUPT');
     expect(error.reason).toBe('CHECKSUM_MISMATCH');
@@ -105,7 +105,7 @@ describe('damaged snapshots are refused', () => {
 
   it('a damaged checksum is a checksum mismatch too', () => {
     const bytes = busyStore().snapshot();
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     expect(mustFail(bytes).reason).toBe('CHECKSUM_MISMATCH');
   });
 
