@@ -8,8 +8,9 @@
  * configuration is also dominated by a failed one that has the same definite
  * operations and state and a subset of its ambiguous ones. The failed one could
  * have run any completion of the other and left the extra ambiguous operations
- * for the end (they return at +Infinity, so they never constrain anyone). Without
- * this cut every open ambiguous write doubles the space: 2^k subsets for k of them.
+ * for the end (they return at +Infinity, so they never constrain anyone). Every
+ * open ambiguous operation may or may not be placed yet, up to 2^k subsets for k
+ * of them; the cut trims that growth but cannot remove it.
  *
  * The definite bitset carries an incremental Zobrist hash (xor of one random word
  * per member), so adding or removing costs O(1). The ambiguous bitset stays out

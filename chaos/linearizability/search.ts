@@ -6,16 +6,16 @@
  * state) is new, push it on the undo stack, lift its entries and restart from the
  * front. At a return entry, the operation returning there should already have
  * been linearized, so the current choice is a dead end: pop the last choice and
- * try the call after it. The history is linearizable when the list empties, and
- * not when a dead end has nothing left to pop.
+ * try the call after it. The history is linearizable when every definite
+ * operation is placed, and not when a dead end has nothing left to pop.
  *
  * Ambiguous operations return at +Infinity, so they are never forced: the search
  * may place them anywhere after their call, or after everything else, which is
  * the same as "never took effect" because nothing observes them there. Hence the
  * search succeeds as soon as every definite operation is placed, and it never
  * places an ambiguous operation that leaves the state unchanged (whatever follows
- * could follow without it). See memo.ts for the cut that keeps ambiguous
- * operations from multiplying the search space.
+ * could follow without it). memo.ts adds a cut for configurations that differ
+ * only in which ambiguous operations are placed.
  */
 import { EntryList, NONE } from './entry-list.js';
 import { assert } from './errors.js';
@@ -81,7 +81,6 @@ class WglSearch<S, I, O> {
   private state: S;
   private stateKey: string;
   private definiteRemaining: number;
-  private readonly ambiguousTotal: number;
   private steps = 0;
 
   // The longest linearizable prefix seen. Invariant: the first agreeDepth entries
@@ -102,17 +101,11 @@ class WglSearch<S, I, O> {
     this.linearized = new LinearizedSet(ops.map((op) => op.ambiguous));
     this.state = model.init();
     this.stateKey = model.stateKey(this.state);
-    this.ambiguousTotal = ops.filter((op) => op.ambiguous).length;
-    this.definiteRemaining = ops.length - this.ambiguousTotal;
+    this.definiteRemaining = ops.filter((op) => !op.ambiguous).length;
   }
 
   run(): SearchOutcome {
     let entry = this.list.first();
-    // Within a window (the calls before the first return entry) definite calls
-    // are tried first and ambiguous ones in a second pass. A configuration is then
-    // explored without an ambiguous operation before with it, so the failed
-    // configurations that the dominance cut (memo.ts) needs already exist.
-    let ambiguousPass = false;
     while (this.definiteRemaining > 0) {
       if (this.steps++ % DEADLINE_CHECK_INTERVAL_STEPS === 0 && this.limits.now() >= this.limits.deadlineMs) {
         return this.unknown(UnknownReason.Timeout);
@@ -120,25 +113,16 @@ class WglSearch<S, I, O> {
       // An unplaced definite operation returns before every ambiguous one (at
       // +Infinity), so the walk meets a definite return entry first.
       assert(entry !== NONE, 'the search walked past the last return entry');
-      const { ambiguous } = this.ops[this.list.opOf[entry]!]!;
       if (this.list.isCall[entry] === 0) {
-        assert(!ambiguous, 'the walk reached an ambiguous return entry');
-        if (!ambiguousPass && this.ambiguousTotal > 0) {
-          ambiguousPass = true;
-          entry = this.list.first();
-          continue;
-        }
+        assert(!this.ops[this.list.opOf[entry]!]!.ambiguous, 'the walk reached an ambiguous return entry');
         this.noteDeadEnd(entry);
         if (this.stackEntries.length === 0) {
           assert(this.stuck !== undefined, 'a failed search recorded where it got stuck');
           return { kind: 'illegal', longestPrefix: this.bestOps, stuck: this.stuck, steps: this.steps };
         }
-        const undone = this.backtrack();
-        ambiguousPass = this.ops[this.list.opOf[undone]!]!.ambiguous;
-        entry = this.list.next[undone]!;
-      } else if (ambiguous === ambiguousPass && this.tryLinearize(entry)) {
+        entry = this.list.next[this.backtrack()]!;
+      } else if (this.tryLinearize(entry)) {
         if (this.memo.size > this.limits.memoEntriesMax) return this.unknown(UnknownReason.MemoLimit);
-        ambiguousPass = false;
         entry = this.list.first();
       } else {
         entry = this.list.next[entry]!;

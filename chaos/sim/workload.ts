@@ -4,6 +4,7 @@
  * replica applies them; and linearizable reads through readIndex, served once
  * the replica has applied up to the read index.
  */
+import { RaftErrorCode } from '../../raft/core/errors.js';
 import type { Rng } from '../../raft/core/rng.js';
 import type { ReadState } from '../../raft/core/types.js';
 import type { Cluster, ClientHooks } from './cluster.js';
@@ -22,6 +23,8 @@ export const RETRY_AFTER_TICKS = 10;
  * against a slow (tiny-window) leader would grow its backlog without bound.
  */
 export const RETRY_BACKOFF_DOUBLINGS_MAX = 3;
+/** After a refusal that names no leader, wait this long: an election is under way (a third of its timeout). */
+export const NO_LEADER_RETRY_TICKS = 3;
 /** Reads outstanding at once. */
 export const PENDING_READS_MAX = 16;
 /** A read not served within this long is abandoned by its client (two maximal election timeouts). */
@@ -40,6 +43,8 @@ interface PendingProposal {
   accepted: number;
   /** Tick of the next attempt. */
   retryAtTick: number;
+  /** Where to send the next attempt: the leader the last refusing replica named, if any. */
+  hint: number;
 }
 
 interface PendingRead {
@@ -77,7 +82,7 @@ export class Workload implements ClientHooks {
     if (!issueNew) return;
     for (let n = this.draw(this.rates.proposalsPerTick); n > 0 && this.pending.size < PENDING_PROPOSALS_MAX; n--) {
       const id = this.nextProposalId++;
-      const p = { data: encodeWrite({ key: this.rng.nextInt(KEYS_COUNT), id }), accepted: 0, retryAtTick: tick };
+      const p = { data: encodeWrite({ key: this.rng.nextInt(KEYS_COUNT), id }), accepted: 0, retryAtTick: tick, hint: 0 };
       this.pending.set(id, p);
       this.attempt(id, p, tick);
     }
@@ -111,18 +116,20 @@ export class Workload implements ClientHooks {
   }
 
   private attempt(id: number, p: PendingProposal, tick: number): void {
-    const r = this.pickLive();
+    const hinted = this.cluster.replicas.get(p.hint);
+    const r = hinted?.up === true ? hinted : this.pickLive();
     if (r === undefined) {
       p.retryAtTick = tick + 1;
       return;
     }
     const outcome = r.propose(p.data);
+    p.hint = outcome === RaftErrorCode.NotLeader ? r.lead : 0;
     // A typed refusal is known at once: try elsewhere next tick. Silence needs a timeout.
     if (outcome === 'ok') {
       p.retryAtTick = tick + RETRY_AFTER_TICKS * 2 ** Math.min(p.accepted, RETRY_BACKOFF_DOUBLINGS_MAX);
       p.accepted++;
     } else {
-      p.retryAtTick = tick + 1;
+      p.retryAtTick = tick + (p.hint !== 0 ? 1 : NO_LEADER_RETRY_TICKS);
     }
     this.cluster.afterStep(r);
   }

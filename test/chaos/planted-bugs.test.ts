@@ -138,20 +138,10 @@ describe('planted bugs are found', () => {
   });
 });
 
-/**
- * The Raft paper's Figure 8, scripted step by step on three replicas:
- * (a) node 1 leads term 3 and dies with its entry X at index 5 unsent;
- * (b) node 2 leads term 4 (node 3 votes) and dies with its entry Y at index 5 unsent;
- * (c) node 1 returns, leads term 5 with node 3, sends X alone, and dies right after node 3 acknowledges it;
- * (d) node 2 returns and node 3 votes for it: Y (term 4) beats X (term 3).
- * With the planted bug, (c) commits X by counting replicas and (d) elects a
- * leader without it. Without the bug, X commits only together with node 1's
- * term-5 entry, which node 3 then holds, so node 3 refuses node 2 in (d).
- */
-function scriptedFigure8(commitPreviousTermByCount: boolean): InvariantViolationError | undefined {
+/** Three replicas that only the script moves: long election timeouts, no faults, one entry per append. */
+function scriptCluster(commitPreviousTermByCount: boolean) {
   const c = new Cluster({
     replicas: 3,
-    // Long timeouts: only the script starts elections. One entry per append, as in the figure.
     tuning: {
       electionTicks: 1000,
       heartbeatTicks: 1,
@@ -172,44 +162,62 @@ function scriptedFigure8(commitPreviousTermByCount: boolean): InvariantViolation
     c.runUnits(now, now + units);
     now += units;
   };
-  const isolateAll = (): void => {
-    c.network.healPartitions();
-    for (const a of [1, 2, 3]) for (const b of [1, 2, 3]) if (a !== b) c.network.block(a, b);
+  const hooks = { elected: (_r: Replica): void => {}, committed: (_r: Replica): void => {} };
+  c.leaderHooks = { elected: (r) => hooks.elected(r), committed: (r) => hooks.committed(r) };
+  return {
+    c,
+    run,
+    hooks,
+    isolateAll: (): void => {
+      c.network.healPartitions();
+      for (const a of [1, 2, 3]) for (const b of [1, 2, 3]) if (a !== b) c.network.block(a, b);
+    },
+    connect: (a: number, b: number): void => {
+      c.network.unblock(a, b);
+      c.network.unblock(b, a);
+    },
+    lead: (id: number): void => {
+      for (let attempt = 0; attempt < 3 && c.leader()?.id !== id && c.replicas.get(id)!.up; attempt++) {
+        c.replicas.get(id)!.campaign();
+        run(20);
+      }
+    },
   };
-  const connect = (a: number, b: number): void => {
-    c.network.unblock(a, b);
-    c.network.unblock(b, a);
-  };
-  const lead = (id: number): void => {
-    for (let attempt = 0; attempt < 3 && c.leader()?.id !== id && c.replicas.get(id)!.up; attempt++) {
-      c.replicas.get(id)!.campaign();
-      run(20);
-    }
-  };
-  let onElected = (_r: Replica): void => {};
-  let onCommitted = (_r: Replica): void => {};
-  c.leaderHooks = { elected: (r) => onElected(r), committed: (r) => onCommitted(r) };
+}
+
+/**
+ * The Raft paper's Figure 8, scripted step by step on three replicas:
+ * (a) node 1 leads term 3 and dies with its entry X at index 5 unsent;
+ * (b) node 2 leads term 4 (node 3 votes) and dies with its entry Y at index 5 unsent;
+ * (c) node 1 returns, leads term 5 with node 3, sends X alone, and dies right after its first commit;
+ * (d) node 2 returns and asks node 3 for its vote: Y (term 4) beats X (term 3).
+ * With the planted bug, (c) commits X by counting replicas and (d) elects a
+ * leader without it. Without the bug, X commits only together with node 1's
+ * term-5 entry, which node 3 then holds, so node 3 refuses node 2 in (d).
+ */
+function scriptedFigure8(commitPreviousTermByCount: boolean): InvariantViolationError | undefined {
+  const { c, run, hooks, isolateAll, connect, lead } = scriptCluster(commitPreviousTermByCount);
   try {
     c.bootstrap();
     lead(3);
     run(40); // everyone holds indexes 1..4
     isolateAll();
     // (a) and (b): each new leader is cut off the moment it wins, then dies.
-    onElected = () => isolateAll();
+    hooks.elected = () => isolateAll();
     for (const id of [1, 2]) {
       connect(id, 3);
       lead(id);
       c.crash(id);
     }
-    onElected = () => {};
+    hooks.elected = () => {};
     // (c)
     c.restart(1);
     connect(1, 3);
-    onCommitted = (r) => {
+    hooks.committed = (r) => {
       if (r.id !== 1) return;
       isolateAll();
       c.crashLater(1, c.nowUnits);
-      onCommitted = () => {};
+      hooks.committed = () => {};
     };
     lead(1);
     run(40);
@@ -217,7 +225,6 @@ function scriptedFigure8(commitPreviousTermByCount: boolean): InvariantViolation
     c.restart(2);
     connect(2, 3);
     lead(2);
-    // Without the bug, node 3 holds node 1's term-5 entry (committed with X) and refuses node 2.
     expect(c.leader()?.id).toBeUndefined();
   } catch (err) {
     if (err instanceof InvariantViolationError) return err;

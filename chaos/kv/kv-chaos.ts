@@ -1,0 +1,176 @@
+/**
+ * A chaos run against a real cluster of `strake master` processes: concurrent
+ * clients read, write and compare-and-set a few keys through the etcd v3 API
+ * while a nemesis SIGKILLs the leader and restarts it, again and again. The
+ * recorded history must be linearizable, and every acknowledged write to a
+ * unique key must still be readable at the end (no lost acknowledged writes).
+ *
+ * One seed drives the clients' choices and the nemesis timing; the processes'
+ * own scheduling is not deterministic, so a failing seed shows the history, not
+ * an exact replay.
+ */
+import type { Etcd3 } from 'etcd3';
+import { SeededRng, type Rng } from '../../raft/core/rng.js';
+import { chaosClient } from '../cluster/etcd-client.js';
+import { ProcessCluster } from '../cluster/process-cluster.js';
+import { checkLinearizable, HistoryRecorder, kvModel, OpStatus, type CheckResult, type KvInput, type KvOutput } from '../linearizability/index.js';
+
+export interface KvChaosOptions {
+  readonly dir: string;
+  readonly basePort: number;
+  readonly seed: number;
+  /** Length of the fault phase. */
+  readonly durationMs: number;
+  readonly clients?: number;
+  readonly keys?: number;
+  /** A request that takes longer has an unknown outcome. */
+  readonly opTimeoutMs?: number;
+  /** Time between leader kills, and how long the killed member stays down. */
+  readonly killEveryMs?: number;
+  readonly downMs?: number;
+  /** Budget for the linearizability check. */
+  readonly checkTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface KvChaosResult {
+  readonly seed: number;
+  readonly operations: { readonly ok: number; readonly fail: number; readonly info: number };
+  readonly kills: number;
+  readonly check: CheckResult<KvInput, KvOutput>;
+  readonly ackedUniqueWrites: number;
+  /** Unique keys whose write was acknowledged but that are missing or wrong at the end. */
+  readonly lostWrites: readonly string[];
+  readonly logTails: string;
+}
+
+/** Bounds on one run: operations per client, and the final verification. */
+const OPS_PER_CLIENT_MAX = 100_000;
+const READY_TIMEOUT_MS = 60_000;
+const FINAL_READ_TIMEOUT_MS = 30_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+interface ClientContext {
+  readonly rng: Rng;
+  readonly recorder: HistoryRecorder<KvInput, KvOutput>;
+  readonly acked: Map<string, string>;
+  readonly keys: number;
+  readonly opTimeoutMs: number;
+  readonly stopAt: number;
+}
+
+async function runClient(id: number, client: Etcd3, ctx: ClientContext): Promise<void> {
+  for (let n = 0; n < OPS_PER_CLIENT_MAX && Date.now() < ctx.stopAt; n++) {
+    const key = `chaos/k${ctx.rng.nextInt(ctx.keys)}`;
+    const roll = ctx.rng.nextInt(100);
+    const value = `c${id}-${n}`;
+    try {
+      if (roll < 10) {
+        const uniqueKey = `chaos/ack/${value}`;
+        await withTimeout(client.put(uniqueKey).value(value).exec(), ctx.opTimeoutMs);
+        ctx.acked.set(uniqueKey, value);
+      } else if (roll < 50) {
+        // Reads have no effect, so a failed read is simply ignored by the checker.
+        await ctx.recorder.record(id, { type: 'get', key }, async () => ({ type: 'get', value: await withTimeout(client.get(key).string(), ctx.opTimeoutMs) }), () => OpStatus.Fail);
+      } else if (roll < 80) {
+        await ctx.recorder.record(id, { type: 'put', key, value }, async () => {
+          await withTimeout(client.put(key).value(value).exec(), ctx.opTimeoutMs);
+          return { type: 'put' };
+        });
+      } else {
+        const expected = `c${ctx.rng.nextInt(8)}-${ctx.rng.nextInt(Math.max(1, n))}`;
+        await ctx.recorder.record(id, { type: 'cas', key, expected, value }, async () => {
+          const r = await withTimeout(client.if(key, 'Value', '==', expected).then(client.put(key).value(value)).commit(), ctx.opTimeoutMs);
+          return { type: 'cas', succeeded: r.succeeded };
+        });
+      }
+    } catch {
+      // Recorded as fail/info above; back off briefly so a leaderless period is not a busy loop.
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+async function nemesis(cluster: ProcessCluster, o: Required<Pick<KvChaosOptions, 'killEveryMs' | 'downMs'>>, rng: Rng, stopAt: number, log: (l: string) => void): Promise<number> {
+  let kills = 0;
+  while (Date.now() + o.killEveryMs < stopAt) {
+    await new Promise((r) => setTimeout(r, o.killEveryMs / 2 + rng.nextInt(o.killEveryMs)));
+    const leader = await cluster.leaderIndex();
+    if (leader === undefined) continue;
+    log(`nemesis: SIGKILL leader ${cluster.members[leader]!.name}`);
+    await cluster.kill(leader, 'SIGKILL');
+    kills++;
+    await new Promise((r) => setTimeout(r, o.downMs));
+    await cluster.startMember(leader);
+    log(`nemesis: restarted ${cluster.members[leader]!.name}`);
+  }
+  return kills;
+}
+
+async function verifyAcked(endpoints: readonly string[], acked: ReadonlyMap<string, string>): Promise<string[]> {
+  const client = chaosClient(endpoints, { callTimeoutMs: FINAL_READ_TIMEOUT_MS });
+  const lost: string[] = [];
+  try {
+    const all = await withTimeout(client.getAll().prefix('chaos/ack/').strings(), FINAL_READ_TIMEOUT_MS);
+    for (const [k, v] of acked) if (all[k] !== v) lost.push(k);
+  } finally {
+    client.close();
+  }
+  return lost;
+}
+
+export async function runKvChaos(o: KvChaosOptions): Promise<KvChaosResult> {
+  const log = o.log ?? (() => undefined);
+  const rng = new SeededRng(o.seed);
+  const cluster = new ProcessCluster({ dir: o.dir, basePort: o.basePort, size: 3 });
+  const recorder = new HistoryRecorder<KvInput, KvOutput>();
+  const acked = new Map<string, string>();
+  const clients: Etcd3[] = [];
+  try {
+    await cluster.start();
+    await cluster.waitReady(READY_TIMEOUT_MS);
+    log(`chaos: seed ${o.seed}, cluster ready, fault phase ${o.durationMs} ms`);
+    const stopAt = Date.now() + o.durationMs;
+    const opTimeoutMs = o.opTimeoutMs ?? 3000;
+    const ctxFor = (i: number): ClientContext => ({ rng: new SeededRng(o.seed * 1000 + i + 1), recorder, acked, keys: o.keys ?? 4, opTimeoutMs, stopAt });
+    const n = o.clients ?? 6;
+    for (let i = 0; i < n; i++) clients.push(chaosClient(cluster.endpoints, { callTimeoutMs: opTimeoutMs }));
+    const [kills] = await Promise.all([
+      nemesis(cluster, { killEveryMs: o.killEveryMs ?? 3000, downMs: o.downMs ?? 1000 }, rng, stopAt, log),
+      ...clients.map((c, i) => runClient(i, c, ctxFor(i))),
+    ]);
+    for (let i = 0; i < cluster.members.length; i++) await cluster.startMember(i);
+    await cluster.waitReady(READY_TIMEOUT_MS);
+    const lostWrites = await verifyAcked(cluster.endpoints, acked);
+    const history = recorder.history();
+    const check = checkLinearizable(history, kvModel, { timeoutMs: o.checkTimeoutMs ?? 60_000 });
+    const count = (s: string): number => history.filter((op) => op.status === s).length;
+    return {
+      seed: o.seed,
+      operations: { ok: count(OpStatus.Ok), fail: count(OpStatus.Fail), info: count(OpStatus.Info) },
+      kills,
+      check,
+      ackedUniqueWrites: acked.size,
+      lostWrites,
+      logTails: await cluster.logTails(),
+    };
+  } finally {
+    for (const c of clients) c.close();
+    await cluster.stop();
+  }
+}
