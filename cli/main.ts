@@ -3,7 +3,9 @@
  * module that owns it.
  */
 import { Command, CommanderError } from 'commander';
+import { registerChaosCommand } from '../chaos/kv/chaos-command.js';
 import { registerSimCommand } from '../chaos/sim/sim-command.js';
+import { registerKvCommand } from './kv/index.js';
 import { registerMasterCommand } from './master.js';
 import { registerUpCommand } from './up.js';
 
@@ -23,6 +25,8 @@ export function buildProgram(setExitCode: ExitCodeSink): Command {
   registerUpCommand(program, setExitCode);
   registerMasterCommand(program, setExitCode);
   registerSimCommand(program, setExitCode);
+  registerKvCommand(program, setExitCode);
+  registerChaosCommand(program, setExitCode);
   return program;
 }
 

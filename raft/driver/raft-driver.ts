@@ -289,6 +289,11 @@ export class RaftDriver {
     // Appends and heartbeats do not depend on this Ready's writes (the leader counts
     // its own copy only once durable), so they overlap with the fsync (§10.2.1).
     if (early.length > 0) this.opts.transport.send(early);
+    // Committed entries are durable on a quorum already, and the state machine is
+    // rebuilt from the log at every start, so applying them need not wait for this
+    // member's own write (the snapshot case keeps the strict order).
+    const applyEarly = rd.snapshot === undefined;
+    if (applyEarly) this.applyCommitted(rd.committedEntries);
     await this.opts.storage.persist(rd);
     if (rd.hardState !== undefined) this.persistedTermVote = { term: rd.hardState.term, vote: rd.hardState.vote };
     if (late.length > 0) this.opts.transport.send(late);
@@ -297,18 +302,21 @@ export class RaftDriver {
       this.appliedConf = rd.snapshot.metadata.confState;
       this.lastSnapshotIndex = rd.snapshot.metadata.index;
     }
-    if (rd.committedEntries.length > 0) {
-      for (const e of rd.committedEntries) {
-        if (e.type === EntryType.ConfChange) this.appliedConf = applyConfChange(this.appliedConf, decodeConfChange(e.data));
-      }
-      this.opts.stateMachine.apply(rd.committedEntries);
-    }
+    if (!applyEarly) this.applyCommitted(rd.committedEntries);
     if (rd.softState !== undefined) this.opts.onSoftState?.(rd.softState);
     this.node.advance();
     if (rd.readStates.length > 0) this.onReadStates(rd.readStates);
     const applied = this.node.applied;
     this.releaseApplied(applied);
     await this.maybeSnapshot(applied);
+  }
+
+  private applyCommitted(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    for (const e of entries) {
+      if (e.type === EntryType.ConfChange) this.appliedConf = applyConfChange(this.appliedConf, decodeConfChange(e.data));
+    }
+    this.opts.stateMachine.apply(entries);
   }
 
   /**
