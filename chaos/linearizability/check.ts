@@ -13,11 +13,11 @@ import type { Model } from './models.js';
 import { searchLinearization, type SearchOp, type UnknownReason } from './search.js';
 
 /**
- * A memo entry costs about 100 bytes plus the bitset (n/8 bytes for a partition of
- * n operations), so a million stays within a few hundred MB for partitions of
- * thousands of operations; past that the search is hopeless within any sane deadline.
+ * The memo is the only structure of the search that grows with its running time.
+ * Half a GiB fits a default Node heap next to a chaos run and holds a million or
+ * more configurations: searches that need more rarely finish in minutes anyway.
  */
-export const MEMO_ENTRIES_MAX_DEFAULT = 1_000_000;
+export const MEMO_BYTES_MAX_DEFAULT = 512 * 1024 * 1024;
 
 /** Partition key used when the model does not partition. */
 export const WHOLE_HISTORY_KEY = '*';
@@ -27,8 +27,8 @@ export interface CheckOptions {
   readonly timeoutMs: number;
   /** Clock in milliseconds; default performance.now. */
   readonly now?: () => number;
-  /** Bound on explored configurations per partition; default MEMO_ENTRIES_MAX_DEFAULT. */
-  readonly memoEntriesMax?: number;
+  /** Bound on the (estimated) memory of one partition's memo; default MEMO_BYTES_MAX_DEFAULT. */
+  readonly memoBytesMax?: number;
 }
 
 export interface CheckStats {
@@ -67,7 +67,7 @@ export function checkLinearizable<S, I, O>(
   const limits = {
     deadlineMs: startMs + options.timeoutMs,
     now,
-    memoEntriesMax: options.memoEntriesMax ?? MEMO_ENTRIES_MAX_DEFAULT,
+    memoBytesMax: options.memoBytesMax ?? MEMO_BYTES_MAX_DEFAULT,
   };
   const partitions = partitionHistory(history, model);
   let operations = 0;

@@ -2,6 +2,8 @@
  * Turns a failed search into a report a person can act on: the longest
  * linearizable prefix found, the state it leaves, and the operations none of
  * which could take effect next before the blocking operation had to return.
+ * Ambiguous operations that could come next are left out: placing one there is
+ * always allowed and the search found it did not help.
  */
 import { assert } from './errors.js';
 import type { Operation } from './history.js';
@@ -19,6 +21,15 @@ export interface PlacedOperation<I, O> {
   readonly stateAfter: string;
 }
 
+export interface UnplaceableOperation<I, O> {
+  readonly op: Operation<I, O>;
+  /**
+   * True when the model refuses it in the state after the prefix (e.g. a read of
+   * another value); false when it is allowed there but every continuation fails.
+   */
+  readonly refused: boolean;
+}
+
 export interface IllegalExplanation<I, O> {
   readonly key: string;
   /** Operations the checker considered in this partition (failed and ambiguous reads excluded). */
@@ -28,8 +39,8 @@ export interface IllegalExplanation<I, O> {
   readonly stateAfterPrefix: string;
   /** The operation that returned before any of `unplaceable` could take effect. */
   readonly blocking: Operation<I, O>;
-  /** Every operation that could have come next after the prefix; the model refused each. */
-  readonly unplaceable: readonly Operation<I, O>[];
+  /** Every definite operation that could have come next after the prefix. */
+  readonly unplaceable: readonly UnplaceableOperation<I, O>[];
   readonly message: string;
 }
 
@@ -57,7 +68,10 @@ export function explainIllegal<S, I, O>(options: {
     longestPrefix,
     stateAfterPrefix: model.describeState(state),
     blocking: ops[stuck.blockingOp]!,
-    unplaceable: stuck.candidates.map((index) => ops[index]!),
+    unplaceable: stuck.candidates
+      .map((index) => ops[index]!)
+      .filter((op) => op.status === 'ok')
+      .map((op) => ({ op, refused: model.step(state, op.input, outputOf(op)) === ILLEGAL })),
   };
   return { ...partial, message: formatMessage(model, partial) };
 }
@@ -75,7 +89,9 @@ function formatMessage<S, I, O>(model: Model<S, I, O>, e: Omit<IllegalExplanatio
     `Next, ${describeOp(model, e.blocking)} must take effect (it has returned), ` +
       'but the model refuses every operation that may come next:',
   ];
-  for (const op of e.unplaceable.slice(0, EXPLAIN_CANDIDATES_MAX)) lines.push(`  ${describeOp(model, op)}`);
+  for (const { op, refused } of e.unplaceable.slice(0, EXPLAIN_CANDIDATES_MAX)) {
+    lines.push(`  ${describeOp(model, op)}  (${refused ? 'refused in this state' : 'allowed, but every continuation fails'})`);
+  }
   if (e.unplaceable.length > EXPLAIN_CANDIDATES_MAX) {
     lines.push(`  … and ${e.unplaceable.length - EXPLAIN_CANDIDATES_MAX} more`);
   }

@@ -83,8 +83,9 @@ export type OpHandle = number;
 
 export interface HistoryRecorderOptions {
   /**
-   * Real-time clock. Default: a logical counter bumped on every call and return,
-   * which is exact for clients on one event loop (no ties, no clock skew).
+   * Real-time clock shared by all clients; must never go backwards. Equal
+   * readings count as concurrent. Default: a logical counter bumped on every call
+   * and return, which is exact for clients on one event loop (no ties, no skew).
    */
   readonly now?: () => number;
   /** Default OPERATIONS_MAX_DEFAULT. */
@@ -142,7 +143,7 @@ export class HistoryRecorder<I, O> {
     return id;
   }
 
-  /** The client received the response `output`. */
+  /** The client received the response `output`; call it as soon as the response arrives. */
   ok(handle: OpHandle, output: O): void {
     const op = this.take(handle);
     this.completed.push({ ...this.base(handle, op), status: OpStatus.Ok, returnTime: this.now(), output });

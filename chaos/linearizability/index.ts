@@ -1,7 +1,7 @@
 /** Public surface of the linearizability checker; see README.md. */
-export { checkLinearizable, partitionHistory, MEMO_ENTRIES_MAX_DEFAULT, WHOLE_HISTORY_KEY } from './check.js';
+export { checkLinearizable, partitionHistory, MEMO_BYTES_MAX_DEFAULT, WHOLE_HISTORY_KEY } from './check.js';
 export type { CheckOptions, CheckResult, CheckStats } from './check.js';
-export { describeOp, type IllegalExplanation, type PlacedOperation } from './explain.js';
+export { describeOp, type IllegalExplanation, type PlacedOperation, type UnplaceableOperation } from './explain.js';
 export { HistoryError, HistoryErrorCode } from './errors.js';
 export {
   HistoryRecorder,

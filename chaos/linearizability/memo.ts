@@ -22,7 +22,6 @@ export class LinearizedSet {
   readonly ambiguous: Uint32Array;
   /** Xor of zobrist(op) over the definite members. */
   definiteHash = 0;
-  size = 0;
   /** Per operation: its bit index within its own bitset. */
   private readonly slot: Int32Array;
 
@@ -42,7 +41,6 @@ export class LinearizedSet {
     const words = this.isAmbiguous[op] ? this.ambiguous : this.definite;
     words[bit >>> 5] = words[bit >>> 5]! | (1 << (bit & 31));
     if (!this.isAmbiguous[op]) this.definiteHash ^= zobrist(op);
-    this.size++;
   }
 
   remove(op: number): void {
@@ -50,7 +48,6 @@ export class LinearizedSet {
     const words = this.isAmbiguous[op] ? this.ambiguous : this.definite;
     words[bit >>> 5] = words[bit >>> 5]! & ~(1 << (bit & 31));
     if (!this.isAmbiguous[op]) this.definiteHash ^= zobrist(op);
-    this.size--;
   }
 }
 
@@ -71,37 +68,78 @@ function stringHash(text: string): number {
 }
 
 export interface MemoEntry {
-  readonly definite: Uint32Array;
   readonly ambiguous: Uint32Array;
-  readonly stateKey: string;
-  /** Set when the search backtracked out of this configuration: no completion exists from it. */
+  /** Set by `markFailed`: no completion exists from this configuration. */
   failed: boolean;
+  readonly group: MemoGroup;
 }
 
+/** The configurations that share one definite set and state; they differ in ambiguous operations. */
+interface MemoGroup {
+  readonly definite: Uint32Array;
+  readonly stateKey: string;
+  readonly entries: MemoEntry[];
+}
+
+/**
+ * Rough V8 costs of the objects around the bitsets (headers, typed-array
+ * backing store, map slot); only the order of magnitude matters for the bound.
+ */
+const GROUP_OVERHEAD_BYTES = 200;
+const ENTRY_OVERHEAD_BYTES = 120;
+
 export class Memo {
-  private readonly buckets = new Map<number, MemoEntry[]>();
-  size = 0;
+  private readonly buckets = new Map<number, MemoGroup[]>();
+  /** Estimated heap held by the memo. */
+  bytes = 0;
 
   /**
    * Records (set, state) and returns its entry; undefined when that configuration
    * was visited before or is dominated by a failed one.
    */
   tryAdd(set: LinearizedSet, stateKey: string): MemoEntry | undefined {
+    const group = this.groupOf(set, stateKey);
+    for (const entry of group.entries) {
+      if (sameWords(entry.ambiguous, set.ambiguous)) return undefined;
+      if (entry.failed && isSubset(entry.ambiguous, set.ambiguous)) return undefined;
+    }
+    const entry = { ambiguous: set.ambiguous.slice(), failed: false, group };
+    group.entries.push(entry);
+    this.bytes += ENTRY_OVERHEAD_BYTES + entry.ambiguous.byteLength;
+    return entry;
+  }
+
+  /**
+   * The search backtracked out of `entry`. Failed entries that it dominates are
+   * dropped: every lookup they would stop, it stops too. That keeps each group's
+   * failed entries an antichain, and its scans short.
+   */
+  markFailed(entry: MemoEntry): void {
+    entry.failed = true;
+    const entries = entry.group.entries;
+    let kept = 0;
+    for (const other of entries) {
+      const dominated = other !== entry && other.failed && isSubset(entry.ambiguous, other.ambiguous);
+      if (!dominated) entries[kept++] = other;
+    }
+    this.bytes -= (entries.length - kept) * (ENTRY_OVERHEAD_BYTES + entry.ambiguous.byteLength);
+    entries.length = kept;
+  }
+
+  private groupOf(set: LinearizedSet, stateKey: string): MemoGroup {
     const hash = (set.definiteHash ^ stringHash(stateKey)) | 0;
     let bucket = this.buckets.get(hash);
     if (bucket === undefined) {
       bucket = [];
       this.buckets.set(hash, bucket);
     }
-    for (const entry of bucket) {
-      if (entry.stateKey !== stateKey || !sameWords(entry.definite, set.definite)) continue;
-      if (sameWords(entry.ambiguous, set.ambiguous)) return undefined;
-      if (entry.failed && isSubset(entry.ambiguous, set.ambiguous)) return undefined;
+    for (const group of bucket) {
+      if (group.stateKey === stateKey && sameWords(group.definite, set.definite)) return group;
     }
-    const entry = { definite: set.definite.slice(), ambiguous: set.ambiguous.slice(), stateKey, failed: false };
-    bucket.push(entry);
-    this.size++;
-    return entry;
+    const group = { definite: set.definite.slice(), stateKey, entries: [] };
+    bucket.push(group);
+    this.bytes += GROUP_OVERHEAD_BYTES + group.definite.byteLength + 2 * stateKey.length;
+    return group;
   }
 }
 

@@ -18,8 +18,8 @@ export interface Model<S, I, O> {
   /**
    * The state after `input` takes effect in `state`, or ILLEGAL when it could not
    * have returned `output` there. `output` undefined means the outcome is unknown
-   * (an ambiguous operation that did take effect): step must then accept and
-   * return the state after applying it.
+   * (an ambiguous operation, supposed to take effect here): return the state
+   * after it, or ILLEGAL if it cannot take effect in this state at all.
    */
   step(state: S, input: I, output: O | undefined): S | Illegal;
   /** Canonical text of a state. Invariant: equal states have equal keys and vice versa. */

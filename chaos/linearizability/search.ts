@@ -37,7 +37,7 @@ export interface SearchLimits {
   /** Absolute time, on `now`'s clock, after which the search gives up. */
   readonly deadlineMs: number;
   readonly now: () => number;
-  readonly memoEntriesMax: number;
+  readonly memoBytesMax: number;
 }
 
 /**
@@ -58,9 +58,9 @@ export interface StuckPoint {
 }
 
 export type SearchOutcome =
-  | { readonly kind: 'ok'; readonly order: readonly number[]; readonly steps: number }
+  | { readonly kind: 'ok'; readonly steps: number }
   | { readonly kind: 'illegal'; readonly longestPrefix: readonly number[]; readonly stuck: StuckPoint; readonly steps: number }
-  | { readonly kind: 'unknown'; readonly reason: UnknownReason; readonly longestPrefix: readonly number[]; readonly steps: number };
+  | { readonly kind: 'unknown'; readonly reason: UnknownReason; readonly steps: number };
 
 export function searchLinearization<S, I, O>(
   model: Model<S, I, O>,
@@ -122,14 +122,13 @@ class WglSearch<S, I, O> {
         }
         entry = this.list.next[this.backtrack()]!;
       } else if (this.tryLinearize(entry)) {
-        if (this.memo.size > this.limits.memoEntriesMax) return this.unknown(UnknownReason.MemoLimit);
+        if (this.memo.bytes > this.limits.memoBytesMax) return this.unknown(UnknownReason.MemoLimit);
         entry = this.list.first();
       } else {
         entry = this.list.next[entry]!;
       }
     }
-    const order = this.stackEntries.map((e) => this.list.opOf[e]!);
-    return { kind: 'ok', order, steps: this.steps };
+    return { kind: 'ok', steps: this.steps };
   }
 
   /** Linearizes the call at `entry` now if the model allows it and the configuration is new. */
@@ -137,10 +136,7 @@ class WglSearch<S, I, O> {
     const op = this.list.opOf[entry]!;
     const { input, output, ambiguous } = this.ops[op]!;
     const next = this.model.step(this.state, input, output);
-    if (next === ILLEGAL) {
-      assert(!ambiguous, () => `model ${this.model.name} refused an operation of unknown outcome`);
-      return false;
-    }
+    if (next === ILLEGAL) return false;
     const nextKey = this.model.stateKey(next);
     if (ambiguous && nextKey === this.stateKey) return false;
     this.linearized.add(op);
@@ -168,7 +164,7 @@ class WglSearch<S, I, O> {
     const entry = this.stackEntries.pop()!;
     this.state = this.stackStates.pop()!;
     this.stateKey = this.model.stateKey(this.state);
-    this.stackMemo.pop()!.failed = true;
+    this.memo.markFailed(this.stackMemo.pop()!);
     const op = this.list.opOf[entry]!;
     this.linearized.remove(op);
     if (!this.ops[op]!.ambiguous) this.definiteRemaining++;
@@ -201,7 +197,6 @@ class WglSearch<S, I, O> {
   }
 
   private unknown(reason: UnknownReason): SearchOutcome {
-    if (this.bestPending) this.captureBest();
-    return { kind: 'unknown', reason, longestPrefix: this.bestOps, steps: this.steps };
+    return { kind: 'unknown', reason, steps: this.steps };
   }
 }

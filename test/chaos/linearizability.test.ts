@@ -8,7 +8,6 @@ import {
   type CheckResult,
   type KvInput,
   type KvOutput,
-  type Operation,
 } from '../../chaos/linearizability/index.js';
 import { SeededRng, type Rng } from '../../raft/core/rng.js';
 import {
@@ -157,8 +156,8 @@ describe('non-linearizable histories are found illegal', () => {
     expect(explanation.longestPrefix.map((p) => p.op.id)).toEqual([0, 1]);
     expect(explanation.stateAfterPrefix).toBe('"b"');
     expect(explanation.blocking.id).toBe(2);
-    expect(explanation.unplaceable.map((op) => op.id)).toEqual([2]);
-    expect(explanation.message).toContain('#2 client 2 [4, 5] get("x") → "a"');
+    expect(explanation.unplaceable.map(({ op, refused }) => [op.id, refused])).toEqual([[2, true]]);
+    expect(explanation.message).toContain('#2 client 2 [4, 5] get("x") → "a"  (refused in this state)');
   });
 
   it('finds a lost acknowledged write', () => {
@@ -218,7 +217,7 @@ describe('bounds and input validation', () => {
   });
 
   it('gives up with "unknown" when the memo is full', () => {
-    const result = checkLinearizable(concurrent, kvModel, { timeoutMs: TIMEOUT_MS, memoEntriesMax: 1 });
+    const result = checkLinearizable(concurrent, kvModel, { timeoutMs: TIMEOUT_MS, memoBytesMax: 600 });
     expect(result).toMatchObject({ result: 'unknown', reason: 'memo-limit' });
   });
 
@@ -379,17 +378,25 @@ describe('randomized histories of a correct register', () => {
         if (plant === undefined) continue;
         const result = check(plant.history);
         expect(result.result, describeFailure(seed, plant.description, result)).toBe('illegal');
+        if (result.result !== 'illegal') continue;
         const read = plant.history.find((op) => op.id === plant.opId)!;
-        expect(result.result === 'illegal' && result.key, `seed ${seed}`).toBe(read.input.key);
+        expect(result.key, `seed ${seed}`).toBe(read.input.key);
+        // The report should point at the bad read: it blocks the deepest path or cannot follow it.
+        const { blocking, unplaceable } = result.explanation;
+        const named = blocking.id === read.id || unplaceable.some((u) => u.op.id === read.id);
+        expect(named, `seed ${seed}: ${plant.description}\n${result.explanation.message}`).toBe(true);
       }
       if (plants[1] !== undefined) overwrittenPlanted++;
     }
     // Most seeds must offer a write-overwrite-read chain, or the second planter tests nothing.
-    expect(overwrittenPlanted).toBeGreaterThan(seeds / 2);
+    if (seeds > 1) expect(overwrittenPlanted).toBeGreaterThan(seeds / 2);
   });
 });
 
 describe('speed', () => {
+  /** Typical is 5-50 ms; the margin absorbs slow and busy CI machines. */
+  const checkBoundMs = 2_000;
+
   it('checks 2000 operations over 10 keys from 8 clients quickly', () => {
     const seed = 424_242;
     const rng = new SeededRng(seed);
@@ -400,6 +407,8 @@ describe('speed', () => {
     const plant = plantOverwrittenRead(rng, history)!;
     const planted = check(plant.history);
     expect(planted.result, `seed ${seed}`).toBe('illegal');
+    expect(clean.stats.elapsedMs).toBeLessThan(checkBoundMs);
+    expect(planted.stats.elapsedMs).toBeLessThan(checkBoundMs);
     console.log(
       `linearizability: 2000 ops / 10 keys / 8 clients: ok in ${clean.stats.elapsedMs.toFixed(1)} ms ` +
         `(${clean.stats.steps} steps); planted bug found in ${planted.stats.elapsedMs.toFixed(1)} ms (${planted.stats.steps} steps)`,

@@ -365,6 +365,9 @@ export const KV_BACKEND_PREFIX = 'store/kv-backend';
 /** Only the deterministic simulator drives raft/ and store/ in-process. */
 export const CHAOS_IN_PROCESS_DIR = 'chaos/sim/';
 
+/** Pure utilities of raft/core that any chaos run may use without driving Raft: the seeded RNG. */
+export const CHAOS_SHARED_UTILITIES: readonly string[] = ['raft/core/rng'];
+
 export function moduleOf(repoPath: string): Module | undefined {
   const top = repoPath.split('/')[0];
   return MODULES.find((m) => m === top);
@@ -380,7 +383,8 @@ function directionViolation(file: string, target: string): string | undefined {
   if (from === 'control-plane' && to === 'store' && !target.startsWith(KV_BACKEND_PREFIX)) {
     return `control-plane/ may import from store/ only ${KV_BACKEND_PREFIX}*`;
   }
-  if (from === 'chaos' && (to === 'raft' || to === 'store') && !file.startsWith(CHAOS_IN_PROCESS_DIR)) {
+  const sharedUtility = CHAOS_SHARED_UTILITIES.some((u) => target.startsWith(u));
+  if (from === 'chaos' && (to === 'raft' || to === 'store') && !file.startsWith(CHAOS_IN_PROCESS_DIR) && !sharedUtility) {
     return `only ${CHAOS_IN_PROCESS_DIR} drives ${to}/ in-process; chaos/ uses processes and public APIs`;
   }
   return undefined;
