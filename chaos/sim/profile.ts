@@ -36,18 +36,30 @@ export const HEARTBEAT_TICKS = 1;
 
 /** Upper bounds for the per-seed fault rates (each seed draws its own rates in [0, max]). */
 export interface FaultMix {
+  /** Per message. */
   readonly dropProbabilityMax: number;
   readonly duplicateProbabilityMax: number;
+  /** Per message: arrives up to LONG_DELAY_UNITS_MAX late instead of 1–3 units. */
   readonly longDelayProbabilityMax: number;
+  /** Per tick: one live replica crashes (losing unsynced writes and its send buffers). */
   readonly crashPerTickMax: number;
+  /** A crashed replica restarts after 1..downTicks ticks. */
   readonly downTicksMax: number;
+  /** Per tick, while the network is whole: a partition starts. */
   readonly partitionPerTickMax: number;
+  /** A partition heals after 1..partitionTicks ticks. */
   readonly partitionTicksMax: number;
+  /** Per tick: a membership change is proposed. */
   readonly membershipPerTickMax: number;
+  /** Per tick: a leadership transfer is requested. */
   readonly transferPerTickMax: number;
+  /** Per tick: a random replica is told to campaign. */
   readonly campaignPerTickMax: number;
+  /** Per election: the new leader is doomed to crash soon (see nemesis.ts). */
   readonly newLeaderCrashMax: number;
+  /** Mean new client writes per tick (bounded by PENDING_PROPOSALS_MAX outstanding). */
   readonly proposalsPerTickMax: number;
+  /** Mean new client reads per tick. */
   readonly readsPerTickMax: number;
 }
 
@@ -117,7 +129,7 @@ export function drawProfile(rng: Rng, o: SimOptions): SeedProfile {
     // Tiny limits force one-entry appends, stalled pipelines and refused proposals.
     maxSizePerMsgBytes: oneOf([1, 1024, 1024 * 1024]),
     maxInflightMsgs: oneOf([2, 8, 256]),
-    maxUncommittedEntriesBytes: oneOf([0, 1024, 64 * 1024 * 1024]),
+    maxUncommittedEntriesBytes: oneOf([0, 256, 64 * 1024 * 1024]),
     maxCommittedSizePerReadyBytes: oneOf([128, 16 * 1024 * 1024]),
   };
   // Overrides apply after drawing, so a seed consumes the same randomness with or without them.
