@@ -75,6 +75,13 @@ export async function startMember(o: MemberOptions): Promise<RunningMember> {
 
   const transport = new GrpcTransport(self.id, formatId(clusterId));
   let backend: RaftBackend | undefined;
+  let driverRef: RaftDriver | undefined;
+  // Set before the driver exists: restoring a snapshot at start already syncs peers.
+  transport.setHandlers({
+    onMessage: (m) => driverRef?.receive(m),
+    onUnreachable: (id) => driverRef?.reportUnreachable(id),
+    onSnapshotStatus: (id, ok) => driverRef?.reportSnapshot(id, ok),
+  });
   const syncPeers = (members: readonly Member[]): void => {
     const wanted = new Map(members.filter((m) => m.id !== self.id && m.peerUrls[0] !== undefined).map((m) => [m.id, m.peerUrls[0]!]));
     for (const m of initial) if (m.id !== self.id && !wanted.has(m.id) && members.length === 0) wanted.set(m.id, m.peerUrl);
@@ -105,11 +112,7 @@ export async function startMember(o: MemberOptions): Promise<RunningMember> {
     },
   });
   backend = new RaftBackend({ driver, state, memberId: self.id, clusterId, clusterToken: token, requestTimeoutMs: 5000 + 2 * heartbeatMs * electionTicks });
-  transport.setHandlers({
-    onMessage: (m) => driver.receive(m),
-    onUnreachable: (id) => driver.reportUnreachable(id),
-    onSnapshotStatus: (id, ok) => driver.reportSnapshot(id, ok),
-  });
+  driverRef = driver;
   syncPeers(state.members.list());
   await transport.listen(o.listenPeer);
 
