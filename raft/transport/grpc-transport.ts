@@ -23,6 +23,8 @@ export const RECONNECT_BACKOFF_MIN_MS = 50;
 export const RECONNECT_BACKOFF_MAX_MS = 2000;
 /** A snapshot transfer that takes longer than this is abandoned and reported failed. */
 export const SNAPSHOT_SEND_DEADLINE_MS = 5 * 60 * 1000;
+/** How long close() waits for peers' streams to end before cutting them. */
+export const SHUTDOWN_GRACE_MS = 200;
 /** Largest frame a peer may send us: a full append message plus headroom. */
 export const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -198,7 +200,18 @@ export class GrpcTransport {
   async close(): Promise<void> {
     for (const p of this.peers.values()) p.close();
     this.peers.clear();
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    // Peers keep their streams to us open for as long as they run: give in-flight
+    // frames a moment, then cut the rest (Raft resends whatever was lost).
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, SHUTDOWN_GRACE_MS);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private mustHandlers(): TransportHandlers {

@@ -54,6 +54,8 @@ export interface RunningMember {
 
 /** How often a starting member retries publishing its name and client URL. */
 const PUBLISH_RETRY_MS = 500;
+/** Longest a starting member waits for its publish before serving clients anyway. */
+const PUBLISH_WAIT_MAX_MS = 10_000;
 
 export async function startMember(o: MemberOptions): Promise<RunningMember> {
   const log = o.log ?? (() => undefined);
@@ -116,12 +118,15 @@ export async function startMember(o: MemberOptions): Promise<RunningMember> {
   syncPeers(state.members.list());
   await transport.listen(o.listenPeer);
 
-  const server: grpc.Server = createEtcdGrpcServer(backend);
-  const clientPort = await listenEtcdGrpcServer(server, o.listenClient);
   driver.start();
   const keeper = new LeaseKeeper(driver, state, backend, heartbeatMs * electionTicks);
   keeper.start();
   const publisher = publishAttributes(backend, state, self.id, { name: o.name, clientUrls: [`http://${o.listenClient}`] });
+  // Like etcd, serve clients once this member's name and client URL are in the
+  // replicated membership; without a quorum, serve anyway after a bound.
+  await Promise.race([publisher.published, new Promise((r) => setTimeout(r, PUBLISH_WAIT_MAX_MS).unref())]);
+  const server: grpc.Server = createEtcdGrpcServer(backend);
+  const clientPort = await listenEtcdGrpcServer(server, o.listenClient);
   log(`member ${o.name} (${formatId(self.id)}) serving etcd v3 on ${o.listenClient}, peers on ${o.listenPeer}`);
 
   return {
@@ -149,12 +154,17 @@ function publishAttributes(
   state: ReplicatedState,
   id: number,
   attrs: { name: string; clientUrls: string[] },
-): { stop(): void } {
+): { stop(): void; published: Promise<void> } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let markPublished: () => void = () => undefined;
+  const published = new Promise<void>((resolve) => (markPublished = resolve));
   const attempt = async (): Promise<void> => {
     const current = state.members.get(id);
-    if (current?.name === attrs.name && current.clientUrls.join(',') === attrs.clientUrls.join(',')) return;
+    if (current?.name === attrs.name && current.clientUrls.join(',') === attrs.clientUrls.join(',')) {
+      markPublished();
+      return;
+    }
     try {
       const ac = new AbortController();
       await backend.proposeAndWait({ requestId: backend.nextRequestId(), kind: 'memberAttributes', memberId: id, attributes: attrs }, { signal: ac.signal });
@@ -165,6 +175,7 @@ function publishAttributes(
   };
   timer = setTimeout(() => void attempt(), 0);
   return {
+    published,
     stop: () => {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);

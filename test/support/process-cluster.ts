@@ -4,7 +4,7 @@
  * SIGKILL one member and restart it later with the same flags and data dir; or
  * N real `etcd` processes with the same layout, for side-by-side checks.
  *
- *   const cluster = await ProcessCluster.start({ basePort: 32_000, snapshotCount: 100 });
+ *   const cluster = await ProcessCluster.start({ basePort: 32_100, snapshotCount: 100 });
  *   await cluster.waitReady();
  *   const leader = await cluster.leaderIndex();
  *   await cluster.kill(leader);            // SIGKILL, waits for the exit
@@ -134,20 +134,18 @@ export class ProcessCluster {
       throw new Error(`${STRAKE_BUILT_MAIN} is missing: run \`npm run build\` first (\`npm test\` does)`);
     }
     const prefix = kind === ClusterKind.Strake ? 'm' : 'e';
+    const ports = Array.from({ length: size }, (_, index) => masterPorts(o.basePort, index));
+    for (const p of ports) await mustBeFreePorts(p.peerUrl, p.kvEndpoint);
     const rootDir = mkdtempSync(join(tmpdir(), `${kind}-proc-${o.basePort}-`));
-    const members = Array.from({ length: size }, (_, index): MemberSpec => {
+    const members = ports.map((p, index): MemberSpec => {
       const name = `${prefix}${index}`;
-      const ports = masterPorts(o.basePort, index);
-      return { index, name, peerUrl: ports.peerUrl, endpoint: ports.kvEndpoint, dataDir: join(rootDir, name), logFile: join(rootDir, `${name}.log`) };
+      return { index, name, peerUrl: p.peerUrl, endpoint: p.kvEndpoint, dataDir: join(rootDir, name), logFile: join(rootDir, `${name}.log`) };
     });
-    for (const m of members) {
-      await mustBeFreePort(new URL(m.peerUrl).port);
-      await mustBeFreePort(m.endpoint.split(':')[1]!);
-    }
     const flags = { ...o, token: o.token ?? `${kind}-test-${o.basePort}`, initialCluster: members.map((m) => `${m.name}=${m.peerUrl}`).join(',') };
     const argvOf = kind === ClusterKind.Strake ? (m: MemberSpec) => ({ command, args: strakeArgs(m, flags) }) : (m: MemberSpec) => ({ command, args: etcdArgs(m, flags) });
     const cluster = new ProcessCluster(kind, rootDir, members, argvOf);
-    for (const m of members) mkdirSync(m.dataDir, { recursive: true });
+    // Owner-only, as etcd recommends for its data dirs (it warns otherwise).
+    for (const m of members) mkdirSync(m.dataDir, { recursive: true, mode: 0o700 });
     for (const m of members) cluster.spawnMember(m.index);
     return cluster;
   }
@@ -190,6 +188,20 @@ export class ProcessCluster {
     return c;
   }
 
+  /**
+   * Runs `fn` with a fresh client for the given members and closes it after. The
+   * etcd3 client stops calling a host for 5 s after three failures in a row, so
+   * a loop that retries through an election wants a new client per attempt.
+   */
+  async withClient<T>(indices: readonly number[], fn: (c: Etcd3) => Promise<T>): Promise<T> {
+    const c = this.client(indices);
+    try {
+      return await fn(c);
+    } finally {
+      this.closeClient(c);
+    }
+  }
+
   closeClient(c: Etcd3): void {
     c.close();
     this.clients.delete(c);
@@ -221,13 +233,8 @@ export class ProcessCluster {
   }
 
   /** Maintenance.Status of one member, through its own endpoint. */
-  async status(i: number): Promise<IStatusResponse> {
-    const c = this.client([i]);
-    try {
-      return await c.maintenance.status({ deadline: Date.now() + PROBE_DEADLINE_MS });
-    } finally {
-      this.closeClient(c);
-    }
+  status(i: number): Promise<IStatusResponse> {
+    return this.withClient([i], (c) => c.maintenance.status({ deadline: Date.now() + PROBE_DEADLINE_MS }));
   }
 
   /**
@@ -270,8 +277,7 @@ export class ProcessCluster {
   async restart(i: number): Promise<void> {
     if (this.isRunning(i)) throw new Error(`${this.member(i).name} is still running (pid ${this.pid(i)})`);
     const m = this.member(i);
-    await mustBeFreePort(new URL(m.peerUrl).port);
-    await mustBeFreePort(m.endpoint.split(':')[1]!);
+    await mustBeFreePorts(m.peerUrl, m.endpoint);
     appendFileSync(m.logFile, `--- restarted at ${new Date().toISOString()} ---\n`);
     this.spawnMember(i);
   }
@@ -334,16 +340,15 @@ export class ProcessCluster {
 
   /** undefined when member i answered the probe, else why not. */
   private async probe(i: number, probe: ReadyProbe): Promise<string | undefined> {
-    const c = this.client([i]);
     const deadline = Date.now() + PROBE_DEADLINE_MS;
     try {
-      if (probe === ReadyProbe.Put) await c.put(`harness/ready/${this.member(i).name}`).value('1').options({ deadline }).exec();
-      else await c.get('harness/ready').options({ deadline }).exec();
+      await this.withClient([i], async (c) => {
+        if (probe === ReadyProbe.Put) await c.put(`harness/ready/${this.member(i).name}`).value('1').options({ deadline }).exec();
+        else await c.get('harness/ready').options({ deadline }).exec();
+      });
       return undefined;
     } catch (err) {
       return err instanceof Error ? err.message : String(err);
-    } finally {
-      this.closeClient(c);
     }
   }
 }
@@ -447,7 +452,12 @@ function exitsWithin(p: Running, ms: number): Promise<boolean> {
   return Promise.race([p.exited.then(() => true), timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Fails if something already listens on 127.0.0.1:port (e.g. a leftover member of an earlier run). */
+/** Fails if something already listens on a member's peer or client port (e.g. a leftover of an earlier run). */
+async function mustBeFreePorts(peerUrl: string, endpoint: string): Promise<void> {
+  await mustBeFreePort(new URL(peerUrl).port);
+  await mustBeFreePort(new URL(`http://${endpoint}`).port);
+}
+
 function mustBeFreePort(port: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const server = createServer();
