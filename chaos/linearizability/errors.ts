@@ -32,16 +32,4 @@ export class HistoryError extends Error {
   }
 }
 
-export class AssertionError extends Error {
-  override readonly name = 'AssertionError';
-}
-
-export function assert(condition: unknown, message: string | (() => string)): asserts condition {
-  if (!condition) {
-    throw new AssertionError(typeof message === 'function' ? message() : message);
-  }
-}
-
-export function assertNever(value: never, what = 'value'): never {
-  throw new AssertionError(`unexpected ${what}: ${JSON.stringify(value)}`);
-}
+export { AssertionError, assert, assertNever } from '../../raft/core/assert.js';

@@ -365,8 +365,8 @@ export const KV_BACKEND_PREFIX = 'store/kv-backend';
 /** Only the deterministic simulator drives raft/ and store/ in-process. */
 export const CHAOS_IN_PROCESS_DIR = 'chaos/sim/';
 
-/** Pure utilities of raft/core that any chaos run may use without driving Raft: the seeded RNG. */
-export const CHAOS_SHARED_UTILITIES: readonly string[] = ['raft/core/rng'];
+/** Pure utilities of raft/core that any chaos code may use without driving Raft: the seeded RNG and assert. */
+export const CHAOS_SHARED_UTILITIES: readonly string[] = ['raft/core/rng', 'raft/core/assert'];
 
 export function moduleOf(repoPath: string): Module | undefined {
   const top = repoPath.split('/')[0];
