@@ -12,10 +12,14 @@ import { pack, unpack } from 'msgpackr';
 import { crc32 } from 'node:zlib';
 import { loadProto } from '../../proto/load.js';
 import type { Message } from '../core/types.js';
-import { MessageType } from '../core/types.js';
+import { MessageType, entriesBytes } from '../core/types.js';
 
 /** Messages queued per peer. etcd buffers 4096 per stream; a heartbeat-only peer needs a handful. */
 export const MAX_QUEUED_MESSAGES_PER_PEER = 4096;
+/** Messages per frame: one Ready's messages to a peer usually fit in one. */
+export const MAX_MESSAGES_PER_FRAME = 256;
+/** Frames stay well under MAX_RECEIVE_MESSAGE_BYTES; one message larger than this travels alone. */
+export const FRAME_BYTES_TARGET = 4 * 1024 * 1024;
 /** Snapshot chunk size: well under gRPC's default 4 MiB message limit. */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Reconnect backoff bounds. */
@@ -67,6 +71,7 @@ class PeerStream {
   private queue: Message[] = [];
   private call: grpc.ClientWritableStream<Frame> | undefined;
   private backoffMs = RECONNECT_BACKOFF_MIN_MS;
+  private flushScheduled = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -85,20 +90,41 @@ class PeerStream {
       return;
     }
     this.queue.push(m);
-    this.flush();
+    // All messages of one Ready arrive in one synchronous burst: frame them together.
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
   }
 
   private flush(): void {
     if (this.reconnectTimer !== undefined || this.closed) return;
     const call = this.call ?? this.open();
     while (this.queue.length > 0) {
-      const m = this.queue.shift()!;
-      const ok = call.write({ payload: pack(m), cluster_id: this.clusterId });
+      const batch = this.takeFrame();
+      const ok = call.write({ payload: pack(batch), cluster_id: this.clusterId });
       if (!ok) {
         call.once('drain', () => this.flush());
         return;
       }
     }
+  }
+
+  /** The next messages that fit one frame (by count and estimated bytes). */
+  private takeFrame(): Message[] {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.queue.length && n < MAX_MESSAGES_PER_FRAME) {
+      const entries = this.queue[n]!.entries;
+      const size = entries === undefined ? 0 : entriesBytes(entries);
+      if (n > 0 && bytes + size > FRAME_BYTES_TARGET) break;
+      bytes += size;
+      n++;
+    }
+    return this.queue.splice(0, n);
   }
 
   private open(): grpc.ClientWritableStream<Frame> {
@@ -225,15 +251,18 @@ export class GrpcTransport {
         call.destroy(new Error(`frame from cluster ${frame.cluster_id}, this is cluster ${this.clusterId}`));
         return;
       }
-      let m: Message;
+      let decoded: unknown;
       try {
-        m = unpack(frame.payload) as Message;
+        decoded = unpack(frame.payload);
       } catch {
         return; // malformed frame: drop it, Raft will resend
       }
-      if (typeof m !== 'object' || m === null || m.to !== this.selfId) return;
-      this.peers.get(m.from)?.markHealthy();
-      this.handlers?.onMessage(m);
+      if (!Array.isArray(decoded)) return;
+      for (const m of decoded as Message[]) {
+        if (typeof m !== 'object' || m === null || m.to !== this.selfId) continue;
+        this.peers.get(m.from)?.markHealthy();
+        this.handlers?.onMessage(m);
+      }
     });
     call.on('end', () => cb(null, {}));
     call.on('error', () => undefined);
