@@ -1,7 +1,8 @@
 /**
- * etcd3 clients for chaos runs: no retries and no circuit breaker, so each call
- * is exactly one request (a retried write could apply twice, which a history
- * cannot describe) and a member that was down is tried again at once.
+ * etcd3 clients for chaos runs and the cluster harness's probes: no retries and
+ * no circuit breaker, so each call is exactly one request (a retried write could
+ * apply twice, which a history cannot describe) and a member that was down is
+ * tried again at once.
  */
 import { noop } from 'cockatiel';
 import { Etcd3 } from 'etcd3';

@@ -1,168 +1,294 @@
 /**
- * A cluster of `strake master` processes on loopback that a chaos run (or a
- * test) can kill and restart member by member, with the same flags and data
- * directories, so a restarted member recovers from its own disk.
+ * Real multi-process clusters on loopback, for chaos runs and the proof tests:
+ * N `strake master` processes started directly (not through `strake up`), so
+ * that a nemesis or a test can SIGKILL one member and restart it later with the
+ * same flags and data dir; or N real `etcd` processes with the same layout, for
+ * side-by-side checks.
  *
- * Every process is tracked by PID and stopped by `stop()`; each member's output
- * goes to <dir>/<name>.log so a failure can show what the member said.
+ *   const cluster = await ProcessCluster.start({ basePort: 32_100, snapshotCount: 100 });
+ *   await cluster.waitReady();
+ *   const leader = await cluster.leaderIndex();
+ *   await cluster.kill(leader);            // SIGKILL, waits for the exit
+ *   await cluster.restart(leader);
+ *   await cluster.stopAll();               // SIGTERM, then SIGKILL after a bound
+ *
+ * Ports follow the DESIGN.md contract (member-spec.ts). They are checked to be
+ * free before a member starts, so a leftover process from an earlier run fails
+ * the run instead of being talked to. Each member's stdout and stderr go to
+ * <rootDir>/<name>.log; `logTails()` shows their ends for a failure report.
+ * Every process is signalled by its PID, never by name.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, open, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Etcd3, type IStatusResponse } from 'etcd3';
 import { chaosClient } from './etcd-client.js';
+import { KILL_EXIT_WAIT_MS, MemberProcess, mustBeFreePorts, readTail, STOP_GRACE_MS, type MemberCommand } from './member-process.js';
+import { ClusterKind, memberCommandOf, memberPorts, memberSpecs, type ClusterFlags, type MemberSpec } from './member-spec.js';
+import { errorMessage, eventually, POLL_INTERVAL_MS, sleep } from './poll.js';
 
-/** SIGTERM grace before SIGKILL when stopping. */
-export const STOP_GRACE_MS = 10_000;
-/** Poll interval while waiting for a condition on the cluster. */
-const POLL_MS = 100;
+export { STOP_GRACE_MS } from './member-process.js';
+export { ClusterKind, findOnPath, type MemberSpec } from './member-spec.js';
+
+export const ReadyProbe = {
+  /** A put through each member's own endpoint: proves a leader that commits. */
+  Put: 'put',
+  /** A linearizable get through each member: proves a leader without writing, so revisions stay untouched. */
+  Read: 'read',
+} as const;
+export type ReadyProbe = (typeof ReadyProbe)[keyof typeof ReadyProbe];
+
+/** More members than this is not a test of a Raft cluster on one machine. */
+export const MAX_MEMBERS = 7;
+/** A loopback cluster elects in about 2 s; a loaded two-core CI machine may take several times that. */
+export const READY_TIMEOUT_MS = 30_000;
+/** Bound on one readiness or status probe; loopback answers in milliseconds. */
+export const PROBE_DEADLINE_MS = 2_000;
+/** Bound on one call of the clients this harness hands out (etcd's own request timeout is 7 s). */
+export const CALL_DEADLINE_MS = 10_000;
+/** The longest `stopAll()` takes: the SIGTERM grace, then the wait after SIGKILL. */
+export const STOP_ALL_MAX_MS = STOP_GRACE_MS + KILL_EXIT_WAIT_MS;
+/** Lines of each member's log shown in a failure report. */
+export const LOG_TAIL_LINES = 40;
+/** Each member's log is read back from its end only; bounds the memory a runaway log can take. */
+const LOG_TAIL_BYTES = 64 * 1024;
 
 export interface ProcessClusterOptions {
-  readonly dir: string;
   readonly basePort: number;
-  readonly size: number;
-  readonly heartbeatMs?: number;
-  readonly electionTicks?: number;
+  readonly kind?: ClusterKind;
+  /** Default 3. */
+  readonly size?: number;
+  /** Where the members keep their data and logs; created if missing. Default: a new temporary directory. */
+  readonly dir?: string;
+  /** --snapshot-count of every member (strake's default is 10 000, etcd's 100 000). */
   readonly snapshotCount?: number;
-}
-
-export interface MemberProcess {
-  readonly name: string;
-  readonly peerUrl: string;
-  readonly kvEndpoint: string;
-  readonly dataDir: string;
-  readonly logFile: string;
-  child: ChildProcess | undefined;
-}
-
-/** bin/strake.js of this checkout, found by walking up from this file (source or build output). */
-export function strakeBin(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'bin', 'strake.js');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error(`cannot find bin/strake.js above ${fileURLToPath(import.meta.url)}`);
+  /** Default 100 ms, as etcd. */
+  readonly heartbeatMs?: number;
+  /** Election timeout in heartbeats; default 10, as etcd. */
+  readonly electionTicks?: number;
+  /** --cluster-token / --initial-cluster-token. */
+  readonly token?: string;
 }
 
 export class ProcessCluster {
-  readonly members: MemberProcess[];
+  private readonly procs: Array<MemberProcess | undefined>;
+  private readonly clients = new Set<Etcd3>();
 
-  constructor(private readonly o: ProcessClusterOptions) {
-    this.members = Array.from({ length: o.size }, (_, i) => {
-      const port = o.basePort + 10 * i;
-      const name = `m${i}`;
-      return {
-        name,
-        peerUrl: `http://127.0.0.1:${port}`,
-        kvEndpoint: `127.0.0.1:${port + 1}`,
-        dataDir: join(o.dir, name),
-        logFile: join(o.dir, `${name}.log`),
-        child: undefined,
-      };
-    });
+  private constructor(
+    readonly kind: ClusterKind,
+    readonly rootDir: string,
+    readonly members: readonly MemberSpec[],
+    private readonly commandOf: (m: MemberSpec) => MemberCommand,
+  ) {
+    this.procs = members.map(() => undefined);
   }
 
-  get endpoints(): string[] {
-    return this.members.map((m) => m.kvEndpoint);
+  /** Checks the ports, creates the root dir and starts every member; does not wait for readiness. */
+  static async start(o: ProcessClusterOptions): Promise<ProcessCluster> {
+    const kind = o.kind ?? ClusterKind.Strake;
+    const size = o.size ?? 3;
+    if (!Number.isInteger(size) || size < 1 || size > MAX_MEMBERS) throw new Error(`cluster size ${size} is outside 1..${MAX_MEMBERS}`);
+    const commandOf = memberCommandOf(kind);
+    for (let i = 0; i < size; i++) {
+      const ports = memberPorts(o.basePort, i);
+      await mustBeFreePorts([ports.peer, ports.client]);
+    }
+    const rootDir = o.dir ?? mkdtempSync(join(tmpdir(), `${kind}-proc-${o.basePort}-`));
+    if (o.dir !== undefined) mkdirSync(rootDir, { recursive: true });
+    const members = memberSpecs({ basePort: o.basePort, size, namePrefix: kind === ClusterKind.Strake ? 'm' : 'e', rootDir });
+    const flags: ClusterFlags = { ...o, token: o.token ?? `${kind}-cluster-${o.basePort}`, initialCluster: members.map((m) => `${m.name}=${m.peerUrl}`).join(',') };
+    const cluster = new ProcessCluster(kind, rootDir, members, (m) => commandOf(m, flags));
+    // Owner-only, as etcd recommends for its data dirs (it warns otherwise).
+    for (const m of members) mkdirSync(m.dataDir, { recursive: true, mode: 0o700 });
+    for (const m of members) cluster.spawnMember(m.index);
+    return cluster;
   }
 
-  async start(): Promise<void> {
-    await mkdir(this.o.dir, { recursive: true });
-    for (let i = 0; i < this.members.length; i++) await this.startMember(i);
+  endpoint(i: number): string {
+    return this.member(i).endpoint;
+  }
+
+  /** host:port of the given members (default: all), in index order. */
+  endpoints(indices: readonly number[] = this.members.map((m) => m.index)): string[] {
+    return indices.map((i) => this.endpoint(i));
   }
 
   isRunning(i: number): boolean {
-    const c = this.members[i]!.child;
-    return c !== undefined && c.exitCode === null && c.signalCode === null;
+    return this.procs[i]?.isRunning() ?? false;
   }
 
-  async startMember(i: number): Promise<void> {
-    const m = this.members[i]!;
-    if (this.isRunning(i)) return;
-    await mkdir(m.dataDir, { recursive: true });
-    const log = await open(m.logFile, 'a');
-    const initialCluster = this.members.map((x) => `${x.name}=${x.peerUrl}`).join(',');
-    const args = [
-      strakeBin(), 'master',
-      '--name', m.name,
-      '--data-dir', m.dataDir,
-      '--listen-peer', m.peerUrl,
-      '--listen-client', m.kvEndpoint,
-      '--initial-cluster', initialCluster,
-      '--initial-cluster-state', 'new',
-      '--heartbeat-ms', String(this.o.heartbeatMs ?? 100),
-      '--election-ticks', String(this.o.electionTicks ?? 10),
-      ...(this.o.snapshotCount === undefined ? [] : ['--snapshot-count', String(this.o.snapshotCount)]),
-    ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', log.fd, log.fd] });
-    child.once('exit', () => void log.close());
-    m.child = child;
+  runningIndices(): number[] {
+    return this.members.map((m) => m.index).filter((i) => this.isRunning(i));
   }
 
-  /** Sends `signal` and waits for the process to exit. */
-  async kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const c = this.members[i]!.child;
-    if (c === undefined || !this.isRunning(i)) return;
-    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    c.kill(signal);
-    const timer = setTimeout(() => c.kill('SIGKILL'), STOP_GRACE_MS);
-    await exited;
-    clearTimeout(timer);
+  pid(i: number): number | undefined {
+    return this.procs[i]?.pid;
   }
 
-  async stop(): Promise<void> {
-    await Promise.all(this.members.map((_, i) => this.kill(i, 'SIGTERM')));
+  /** How the member's last process ended ("code 1", "signal SIGKILL"), or undefined while it runs. */
+  exitOf(i: number): string | undefined {
+    return this.procs[i]?.exit;
   }
 
-  /** Index of the running member that reports itself leader, or undefined. */
-  async leaderIndex(timeoutMs = 2000): Promise<number | undefined> {
-    for (let i = 0; i < this.members.length; i++) {
-      if (!this.isRunning(i)) continue;
-      const client = chaosClient([this.members[i]!.kvEndpoint], { dialTimeoutMs: timeoutMs, callTimeoutMs: timeoutMs });
+  /**
+   * An etcd3 client for the given members (default: all), with a deadline on
+   * every call and etcd3's own retries; closed by stopAll. Where one request per
+   * call matters (a history, a probe), use `chaosClient` instead.
+   */
+  client(indices: readonly number[] = this.members.map((m) => m.index)): Etcd3 {
+    const c = new Etcd3({
+      hosts: this.endpoints(indices).map((ep) => `http://${ep}`),
+      dialTimeout: PROBE_DEADLINE_MS,
+      defaultCallOptions: () => ({ deadline: Date.now() + CALL_DEADLINE_MS }),
+    });
+    this.clients.add(c);
+    return c;
+  }
+
+  /**
+   * Runs `fn` with a fresh client for the given members and closes it after. The
+   * etcd3 client stops calling a host for 5 s after three failures in a row, so
+   * a loop that retries through an election wants a new client per attempt.
+   */
+  async withClient<T>(indices: readonly number[], fn: (c: Etcd3) => Promise<T>): Promise<T> {
+    const c = this.client(indices);
+    try {
+      return await fn(c);
+    } finally {
+      this.closeClient(c);
+    }
+  }
+
+  closeClient(c: Etcd3): void {
+    c.close();
+    this.clients.delete(c);
+  }
+
+  /**
+   * Waits until every given member (default: all running ones) answers the probe
+   * through its own endpoint. Fails early, with the log tail, if a member exits.
+   */
+  async waitReady(o: { indices?: readonly number[]; probe?: ReadyProbe; timeoutMs?: number } = {}): Promise<void> {
+    const pending = new Set(o.indices ?? this.runningIndices());
+    const timeoutMs = o.timeoutMs ?? READY_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    const lastError = new Map<number, string>();
+    while (pending.size > 0) {
+      for (const i of [...pending]) {
+        if (!this.isRunning(i)) throw new Error(`${this.member(i).name} is not running (${this.exitOf(i) ?? 'never started'})\n${this.logTail(i)}`);
+        const failure = await this.probe(i, o.probe ?? ReadyProbe.Put);
+        if (failure === undefined) pending.delete(i);
+        else lastError.set(i, failure);
+      }
+      if (pending.size === 0) return;
+      if (Date.now() >= deadline) {
+        const names = [...pending].map((i) => `${this.member(i).name} (${lastError.get(i) ?? 'no answer'})`);
+        throw new Error(`not ready within ${timeoutMs} ms: ${names.join(', ')}\n${this.logTails()}`);
+      }
+      await sleep(POLL_INTERVAL_MS);
+    }
+  }
+
+  /** Maintenance.Status of one member, through its own endpoint. */
+  status(i: number): Promise<IStatusResponse> {
+    return this.probeCall(i, (c) => c.maintenance.status());
+  }
+
+  /** The index of a running member that names itself leader right now, or undefined if none does. */
+  async maybeLeaderIndex(): Promise<number | undefined> {
+    for (const i of this.runningIndices()) {
       try {
-        const status = await client.maintenance.status();
-        if (String(status.leader) !== '0' && String(status.leader) === String(status.header.member_id)) return i;
+        const s = await this.status(i);
+        if (s.leader === s.header.member_id) return i;
       } catch {
-        // this member is not answering; ask another
-      } finally {
-        client.close();
+        // not answering (yet, or any more); the others may
       }
     }
     return undefined;
   }
 
-  /** Waits until a linearizable write through every running member succeeds. */
-  async waitReady(timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (let i = 0; i < this.members.length; i++) {
-      if (!this.isRunning(i)) continue;
-      const client = chaosClient([this.members[i]!.kvEndpoint], { callTimeoutMs: 2000 });
-      try {
-        for (;;) {
-          try {
-            await client.put('strake/chaos/ready').value(String(i)).exec();
-            break;
-          } catch (err) {
-            if (Date.now() > deadline) throw new Error(`member ${this.members[i]!.name} not ready within ${timeoutMs} ms: ${String(err)}`);
-            await new Promise((r) => setTimeout(r, POLL_MS));
-          }
-        }
-      } finally {
-        client.close();
-      }
+  /** The index of the member that leads, waiting (bounded) through an election. */
+  async leaderIndex(timeoutMs = READY_TIMEOUT_MS): Promise<number> {
+    try {
+      return await eventually('a leader', () => this.maybeLeaderIndex(), timeoutMs);
+    } catch (err) {
+      throw new Error(`${errorMessage(err)}\n${this.logTails()}`);
     }
   }
 
-  /** The last `lines` lines of each member's log, for failure reports. */
-  async logTails(lines = 20): Promise<string> {
-    const parts: string[] = [];
-    for (const m of this.members) {
-      const text = await readFile(m.logFile, 'utf8').catch(() => '');
-      parts.push(`--- ${m.name} ---\n${text.split('\n').slice(-lines).join('\n')}`);
+  /** Sends `signal` to member i by PID and waits (bounded) for it to exit; SIGTERM escalates to SIGKILL. */
+  async kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.procs[i]?.stop(signal);
+  }
+
+  /** Starts member i again with the same flags and data dir; the caller waits for readiness. */
+  async restart(i: number): Promise<void> {
+    if (this.isRunning(i)) throw new Error(`${this.member(i).name} is still running (pid ${this.pid(i)})`);
+    const m = this.member(i);
+    await mustBeFreePorts([m.ports.peer, m.ports.client]);
+    appendFileSync(m.logFile, `--- restarted at ${new Date().toISOString()} ---\n`);
+    this.spawnMember(i);
+  }
+
+  /** Closes the clients, then SIGTERM to every member (SIGKILL after STOP_GRACE_MS), in parallel. */
+  async stopAll(): Promise<void> {
+    for (const c of this.clients) c.close();
+    this.clients.clear();
+    await Promise.all(this.members.map((m) => this.kill(m.index, 'SIGTERM')));
+  }
+
+  /** Removes the root dir; only after stopAll. */
+  removeData(): void {
+    if (this.runningIndices().length > 0) throw new Error('removeData while members run');
+    rmSync(this.rootDir, { recursive: true, force: true });
+  }
+
+  logTail(i: number, lines = LOG_TAIL_LINES): string {
+    const m = this.member(i);
+    const text = readTail(m.logFile, LOG_TAIL_BYTES);
+    const tail = text.split('\n').slice(-lines - 1).join('\n');
+    return `----- ${m.name} (${m.logFile}, ${this.exitOf(i) ?? 'running'}) -----\n${tail}`;
+  }
+
+  logTails(lines = LOG_TAIL_LINES): string {
+    return this.members.map((m) => this.logTail(m.index, lines)).join('\n');
+  }
+
+  private member(i: number): MemberSpec {
+    const m = this.members[i];
+    if (m === undefined) throw new Error(`no member ${i} in a cluster of ${this.members.length}`);
+    return m;
+  }
+
+  private spawnMember(i: number): void {
+    const m = this.member(i);
+    this.procs[i] = MemberProcess.spawn(m.name, this.commandOf(m), m.logFile);
+  }
+
+  /**
+   * One call through member i's own endpoint on a fresh single-attempt client,
+   * bounded by PROBE_DEADLINE_MS: a member that is down fails the call at once
+   * instead of being retried or shut out by a circuit breaker.
+   */
+  private async probeCall<T>(i: number, fn: (c: Etcd3) => Promise<T>): Promise<T> {
+    const c = chaosClient([this.endpoint(i)], { dialTimeoutMs: PROBE_DEADLINE_MS, callTimeoutMs: PROBE_DEADLINE_MS });
+    try {
+      return await fn(c);
+    } finally {
+      c.close();
     }
-    return parts.join('\n');
+  }
+
+  /** undefined when member i answered the probe, else why not. */
+  private async probe(i: number, probe: ReadyProbe): Promise<string | undefined> {
+    try {
+      await this.probeCall(i, async (c) => {
+        if (probe === ReadyProbe.Put) await c.put(`harness/ready/${this.member(i).name}`).value('1').exec();
+        else await c.get('harness/ready').exec();
+      });
+      return undefined;
+    } catch (err) {
+      return errorMessage(err);
+    }
   }
 }

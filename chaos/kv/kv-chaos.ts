@@ -12,6 +12,7 @@
 import type { Etcd3 } from 'etcd3';
 import { SeededRng, type Rng } from '../../raft/core/rng.js';
 import { chaosClient } from '../cluster/etcd-client.js';
+import { sleep } from '../cluster/poll.js';
 import { ProcessCluster } from '../cluster/process-cluster.js';
 import { checkLinearizable, HistoryRecorder, kvModel, OpStatus, type CheckResult, type KvInput, type KvOutput } from '../linearizability/index.js';
 
@@ -101,7 +102,7 @@ async function runClient(id: number, client: Etcd3, ctx: ClientContext): Promise
       }
     } catch {
       // Recorded as fail/info above; back off briefly so a leaderless period is not a busy loop.
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   }
 }
@@ -109,14 +110,14 @@ async function runClient(id: number, client: Etcd3, ctx: ClientContext): Promise
 async function nemesis(cluster: ProcessCluster, o: Required<Pick<KvChaosOptions, 'killEveryMs' | 'downMs'>>, rng: Rng, stopAt: number, log: (l: string) => void): Promise<number> {
   let kills = 0;
   while (Date.now() + o.killEveryMs < stopAt) {
-    await new Promise((r) => setTimeout(r, o.killEveryMs / 2 + rng.nextInt(o.killEveryMs)));
-    const leader = await cluster.leaderIndex();
+    await sleep(o.killEveryMs / 2 + rng.nextInt(o.killEveryMs));
+    const leader = await cluster.maybeLeaderIndex();
     if (leader === undefined) continue;
     log(`nemesis: SIGKILL leader ${cluster.members[leader]!.name}`);
     await cluster.kill(leader, 'SIGKILL');
     kills++;
-    await new Promise((r) => setTimeout(r, o.downMs));
-    await cluster.startMember(leader);
+    await sleep(o.downMs);
+    await cluster.restart(leader);
     log(`nemesis: restarted ${cluster.members[leader]!.name}`);
   }
   return kills;
@@ -137,26 +138,30 @@ async function verifyAcked(endpoints: readonly string[], acked: ReadonlyMap<stri
 export async function runKvChaos(o: KvChaosOptions): Promise<KvChaosResult> {
   const log = o.log ?? (() => undefined);
   const rng = new SeededRng(o.seed);
-  const cluster = new ProcessCluster({ dir: o.dir, basePort: o.basePort, size: 3 });
+  const cluster = await ProcessCluster.start({ dir: o.dir, basePort: o.basePort, size: 3 });
   const recorder = new HistoryRecorder<KvInput, KvOutput>();
   const acked = new Map<string, string>();
   const clients: Etcd3[] = [];
   try {
-    await cluster.start();
-    await cluster.waitReady(READY_TIMEOUT_MS);
+    await cluster.waitReady({ timeoutMs: READY_TIMEOUT_MS });
     log(`chaos: seed ${o.seed}, cluster ready, fault phase ${o.durationMs} ms`);
     const stopAt = Date.now() + o.durationMs;
     const opTimeoutMs = o.opTimeoutMs ?? 3000;
     const ctxFor = (i: number): ClientContext => ({ rng: new SeededRng(o.seed * 1000 + i + 1), recorder, acked, keys: o.keys ?? 4, opTimeoutMs, stopAt });
     const n = o.clients ?? 6;
-    for (let i = 0; i < n; i++) clients.push(chaosClient(cluster.endpoints, { callTimeoutMs: opTimeoutMs }));
+    for (let i = 0; i < n; i++) clients.push(chaosClient(cluster.endpoints(), { callTimeoutMs: opTimeoutMs }));
     const [kills] = await Promise.all([
       nemesis(cluster, { killEveryMs: o.killEveryMs ?? 3000, downMs: o.downMs ?? 1000 }, rng, stopAt, log),
       ...clients.map((c, i) => runClient(i, c, ctxFor(i))),
     ]);
-    for (let i = 0; i < cluster.members.length; i++) await cluster.startMember(i);
-    await cluster.waitReady(READY_TIMEOUT_MS);
-    const lostWrites = await verifyAcked(cluster.endpoints, acked);
+    // The nemesis restarts every member it kills; one that died by itself is said and brought back too.
+    for (const m of cluster.members) {
+      if (cluster.isRunning(m.index)) continue;
+      log(`chaos: ${m.name} had exited (${cluster.exitOf(m.index) ?? 'never started'}); restarting it`);
+      await cluster.restart(m.index);
+    }
+    await cluster.waitReady({ timeoutMs: READY_TIMEOUT_MS });
+    const lostWrites = await verifyAcked(cluster.endpoints(), acked);
     const history = recorder.history();
     const check = checkLinearizable(history, kvModel, { timeoutMs: o.checkTimeoutMs ?? 60_000 });
     const count = (s: string): number => history.filter((op) => op.status === s).length;
@@ -167,10 +172,10 @@ export async function runKvChaos(o: KvChaosOptions): Promise<KvChaosResult> {
       check,
       ackedUniqueWrites: acked.size,
       lostWrites,
-      logTails: await cluster.logTails(),
+      logTails: cluster.logTails(),
     };
   } finally {
     for (const c of clients) c.close();
-    await cluster.stop();
+    await cluster.stopAll();
   }
 }
