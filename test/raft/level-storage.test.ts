@@ -80,7 +80,7 @@ describe('LevelStorage', () => {
     await s.close();
     const db = new Level<Buffer, Buffer>(join(dir, 'raft'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     const value = (await db.get(entryKey(3)))!;
-    value[value.length - 1] ^= 0xff;
+    value[value.length - 1]! ^= 0xff;
     await db.put(entryKey(3), value);
     await db.close();
     const err = await LevelStorage.open(dir).catch((e: unknown) => e);
@@ -97,7 +97,7 @@ describe('LevelStorage', () => {
     const snapDir = join(dir, 'snap');
     const [file] = (await readdir(snapDir)).filter((n) => n.endsWith('.snap'));
     const bytes = await readFile(join(snapDir, file!));
-    bytes[bytes.length - 3] ^= 0x01;
+    bytes[bytes.length - 3]! ^= 0x01;
     await writeFile(join(snapDir, file!), bytes);
     const err = await LevelStorage.open(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CorruptStorageError);
