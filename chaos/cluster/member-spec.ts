@@ -67,6 +67,8 @@ export interface ClusterFlags {
   readonly electionTicks?: number;
   /** --snapshot-count (strake's default is 10 000, etcd's 100 000). */
   readonly snapshotCount?: number;
+  /** Appended to every member's command line, e.g. ['--quota-backend-bytes', '65536']. */
+  readonly extraArgs?: readonly string[];
 }
 
 /** The named executable on PATH, if any. */
@@ -123,6 +125,7 @@ function strakeArgs(m: MemberSpec, f: ClusterFlags): string[] {
     '--heartbeat-ms', String(f.heartbeatMs ?? 100),
     '--election-ticks', String(f.electionTicks ?? 10),
     ...(f.snapshotCount === undefined ? [] : ['--snapshot-count', String(f.snapshotCount)]),
+    ...(f.extraArgs ?? []),
   ];
 }
 
@@ -143,5 +146,6 @@ function etcdArgs(m: MemberSpec, f: ClusterFlags): string[] {
     '--logger', 'zap',
     '--log-level', 'error',
     ...(f.snapshotCount === undefined ? [] : ['--snapshot-count', String(f.snapshotCount)]),
+    ...(f.extraArgs ?? []),
   ];
 }

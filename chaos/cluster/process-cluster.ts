@@ -68,6 +68,10 @@ export interface ProcessClusterOptions {
   readonly electionTicks?: number;
   /** --cluster-token / --initial-cluster-token. */
   readonly token?: string;
+  /** Appended to every member's command line (strake master or etcd flags, by kind). */
+  readonly extraArgs?: readonly string[];
+  /** Members are named <prefix>0, <prefix>1, …; default "m" for strake, "e" for etcd. */
+  readonly namePrefix?: string;
 }
 
 export class ProcessCluster {
@@ -95,7 +99,7 @@ export class ProcessCluster {
     }
     const rootDir = o.dir ?? mkdtempSync(join(tmpdir(), `${kind}-proc-${o.basePort}-`));
     if (o.dir !== undefined) mkdirSync(rootDir, { recursive: true });
-    const members = memberSpecs({ basePort: o.basePort, size, namePrefix: kind === ClusterKind.Strake ? 'm' : 'e', rootDir });
+    const members = memberSpecs({ basePort: o.basePort, size, namePrefix: o.namePrefix ?? (kind === ClusterKind.Strake ? 'm' : 'e'), rootDir });
     const flags: ClusterFlags = { ...o, token: o.token ?? `${kind}-cluster-${o.basePort}`, initialCluster: members.map((m) => `${m.name}=${m.peerUrl}`).join(',') };
     const cluster = new ProcessCluster(kind, rootDir, members, (m) => commandOf(m, flags));
     // Owner-only, as etcd recommends for its data dirs (it warns otherwise).

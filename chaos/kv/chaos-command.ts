@@ -36,7 +36,7 @@ export function registerChaosCommand(program: Command, setExitCode: (code: numbe
     .description('kill and restart the store leader under concurrent clients; check linearizability and lost writes')
     .option('--seed <n>', 'seed for the clients and the nemesis (default: time based)', int('--seed', 0, 2 ** 47))
     .option('--duration-ms <ms>', 'length of the fault phase', int('--duration-ms', 1000, 24 * 3600 * 1000), 30_000)
-    .option('--base-port <port>', 'first port of the 3-member cluster', int('--base-port', 1024, 65_000), 34_000)
+    .option('--base-port <port>', 'first port of the 3-member cluster', int('--base-port', 1024, 65_000), 22_000)
     .option('--data-dir <dir>', 'where the members keep their data (default: a temporary directory)')
     .option('--clients <n>', 'concurrent clients', int('--clients', 1, 256), 6)
     .option('--keys <n>', 'keys the clients contend on', int('--keys', 1, 1000), 4)

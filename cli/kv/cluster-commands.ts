@@ -9,10 +9,12 @@ import type { ExitCodeSink } from '../main.js';
 import { KV_EXIT_CODE, KvError, KvErrorCode, describeError } from './errors.js';
 import { flag, headerJson, int, list, toJson, type JsonValue } from './json.js';
 import { goDuration, humanBytes, memberIdHex, renderTable, writeLines } from './output.js';
+import { registerMemberChangeCommands } from './member-commands.js';
 import { globalFlags, kvAction, newClient, parseEndpoints, withSession, type KvGlobalFlags } from './session.js';
 
 export function registerClusterCommands(kv: Command, setExitCode: ExitCodeSink): void {
   const member = kv.command('member').description('membership related commands');
+  registerMemberChangeCommands(member, setExitCode);
   member
     .command('list')
     .description('list all members in the cluster')
@@ -62,14 +64,14 @@ function memberJson(m: IMember): JsonValue {
 }
 
 /** The endpoints to ask: --endpoints as given, or every member's client URLs. */
-async function targetEndpoints(g: KvGlobalFlags, cluster: boolean): Promise<string[]> {
+export async function targetEndpoints(g: KvGlobalFlags, cluster: boolean): Promise<string[]> {
   if (!cluster) return parseEndpoints(g.endpoints);
   const members = await withSession(g, async (s) => (await s.client.cluster.memberList({})).members ?? []);
   return parseEndpoints(members.flatMap((m) => m.clientURLs).join(','));
 }
 
 /** One endpoint's client, bounded by the dial and the command timeouts together (there is no separate dial here). */
-async function askEndpoint<T>(endpoint: string, g: KvGlobalFlags, ask: (client: ReturnType<typeof newClient>) => Promise<T>): Promise<T> {
+export async function askEndpoint<T>(endpoint: string, g: KvGlobalFlags, ask: (client: ReturnType<typeof newClient>) => Promise<T>): Promise<T> {
   const client = newClient([endpoint], g.dialTimeout + g.commandTimeout);
   try {
     return await ask(client);

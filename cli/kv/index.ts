@@ -11,6 +11,8 @@ import { registerClusterCommands } from './cluster-commands.js';
 import { exitWithUsageCode } from './errors.js';
 import { registerKvRequestCommands } from './kv-commands.js';
 import { registerLeaseCommands } from './lease-commands.js';
+import { registerMoveLeaderCommand } from './member-commands.js';
+import { registerMaintenanceCommands } from './maintenance-commands.js';
 import { OUTPUT_FORMATS } from './output.js';
 import {
   DEFAULT_COMMAND_TIMEOUT_MS,
@@ -53,5 +55,7 @@ export function registerKvCommand(program: Command, setExitCode: ExitCodeSink): 
   registerWatchCommand(kv, setExitCode);
   registerLeaseCommands(kv, setExitCode);
   registerClusterCommands(kv, setExitCode);
+  registerMoveLeaderCommand(kv, setExitCode);
+  registerMaintenanceCommands(kv, setExitCode);
   registerSnapshotCommand(kv, setExitCode);
 }

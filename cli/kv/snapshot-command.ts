@@ -1,5 +1,5 @@
 /**
- * `strake kv snapshot save FILE`: streams one member's snapshot into
+ * `strake kv snapshot save FILE` (status and restore: snapshot-file-commands.ts): streams one member's snapshot into
  * FILE.part, checks the SHA-256 that etcd appends to the stream, fsyncs and
  * renames it into place. Like etcdctl it asks exactly one endpoint, since
  * members' snapshots differ.
@@ -11,18 +11,37 @@ import type { ISnapshotResponse } from 'etcd3';
 import type { ExitCodeSink } from '../main.js';
 import { KV_EXIT_CODE, KvError, KvErrorCode, KvUsageError } from './errors.js';
 import { writeLines } from './output.js';
+import { registerSnapshotFileCommands } from './snapshot-file-commands.js';
 import { globalFlags, kvAction, mustNotBeTable, parseEndpoints, withSession, type KvGlobalFlags } from './session.js';
 
 /** etcd ends the snapshot stream with the SHA-256 of everything before it. */
 export const SNAPSHOT_DIGEST_BYTES = 32;
 
+/** What `strake kv snapshot --help` says about the file format and the real etcdctl. */
+export const SNAPSHOT_FORMAT_HELP = `
+Snapshot files are Strake's own format: a header, the replicated state (every
+retained revision, leases, members), zero padding and a SHA-256. The real
+etcdctl can save one from a Strake member (\`etcdctl snapshot save\`), but
+\`etcdctl snapshot status\` and \`etcdctl snapshot restore\` cannot read it: they
+expect etcd's bbolt database. Use \`strake kv snapshot status|restore\` instead;
+likewise, Strake cannot restore a snapshot saved from a real etcd.
+
+Restore every member of the new cluster from the same file, each with its own
+--name and the same --initial-cluster and --initial-cluster-token, then start
+them all with \`strake master ... --initial-cluster-state new\` and the same
+--cluster-token.`;
+
 export function registerSnapshotCommand(kv: Command, setExitCode: ExitCodeSink): void {
-  const snapshot = kv.command('snapshot').description("save a member's snapshot");
+  const snapshot = kv
+    .command('snapshot')
+    .description("save a member's snapshot, check a saved file, restore a new cluster from it")
+    .addHelpText('after', SNAPSHOT_FORMAT_HELP);
   snapshot
     .command('save')
     .description('store a snapshot of one member (a single --endpoints) into the given file')
     .argument('<file>')
     .action(kvAction(setExitCode, (file: string, _f: object, cmd: Command) => saveSnapshot(file, globalFlags(cmd))));
+  registerSnapshotFileCommands(snapshot, setExitCode);
 }
 
 async function saveSnapshot(file: string, g: KvGlobalFlags): Promise<number> {

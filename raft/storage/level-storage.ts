@@ -11,21 +11,38 @@
  * Keys: "h" hard state; "s" snapshot metadata; "e" + u64be(index) entries. Every
  * value is a checksummed msgpack record.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { Level } from 'level';
 import { pack, unpack } from 'msgpackr';
 import { assert } from '../core/assert.js';
 import type { InitialState, Storage } from '../core/storage.js';
 import { MemoryStorage } from '../core/storage.js';
 import type { ConfState, Entry, EntryType, HardState, Ready, Snapshot } from '../core/types.js';
-import { CorruptStorageError } from './errors.js';
+import { CorruptStorageError, DataDirNotEmptyError } from './errors.js';
 import { seal, unseal } from './checksum.js';
-import { RETAINED_SNAPSHOT_FILES, pruneSnapshotFiles, readSnapshotFile, snapshotFileName, writeSnapshotFile } from './snapshot-file.js';
+import { directoryBytes } from './disk-usage.js';
+import {
+  RETAINED_SNAPSHOT_FILES,
+  pruneSnapshotFiles,
+  readSnapshotFile,
+  snapshotFileName,
+  syncDir,
+  writeSnapshotFile,
+  type WriteProgress,
+} from './snapshot-file.js';
 
 const KEY_HARD_STATE = Buffer.from('h');
 const KEY_SNAPSHOT = Buffer.from('s');
 const ENTRY_PREFIX = 0x65; // 'e'
+/** [start, end) covering every key above: they all begin with one byte below 0xff. */
+const KEY_SPACE_START = Buffer.alloc(0);
+const KEY_SPACE_END = Buffer.from([0xff]);
+
+/** In Node, `level` is classic-level, which has compactRange; the `level` typings leave it out. */
+interface CompactableLevel {
+  compactRange(start: Buffer, end: Buffer): Promise<void>;
+}
 
 interface SnapshotMeta {
   readonly index: number;
@@ -58,6 +75,23 @@ function decodeRecord<T>(value: Uint8Array, where: string, what: string): T {
   return unpack(payload) as T;
 }
 
+export interface RestoreOptions {
+  /** Progress of writing the snapshot file, which is nearly all a restore writes. */
+  readonly onWriteProgress?: WriteProgress;
+}
+
+/** Fails (DataDirNotEmptyError) unless `dir` is missing or an empty directory: where a restore may write. */
+export async function mustBeEmptyOrMissing(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (names.length > 0) throw new DataDirNotEmptyError(dir, names.sort());
+}
+
 export class LevelStorage implements Storage {
   private readonly mem: MemoryStorage;
 
@@ -84,6 +118,46 @@ export class LevelStorage implements Storage {
       await db.close();
       throw err;
     }
+  }
+
+  /**
+   * Creates the storage of a member that starts from `snapshot` alone: no log
+   * entries, and `hardState`, whose commit is the snapshot's index. Refuses a
+   * data directory that exists and is not empty. The storage is built in a
+   * sibling staging directory, made durable, and renamed into place in one
+   * step: a restore that fails or crashes half-way never leaves a data
+   * directory with an empty log, from which a member would bootstrap a new,
+   * empty cluster instead of the restored one.
+   */
+  static async restoreFrom(dataDir: string, snapshot: Snapshot, hardState: HardState, o: RestoreOptions = {}): Promise<void> {
+    const { index, term } = snapshot.metadata;
+    assert(index > 0, () => `a restored snapshot needs an index above 0, got ${index}`);
+    assert(hardState.commit === index && hardState.term >= term, () => `hard state ${hardState.term}/${hardState.commit} does not commit snapshot ${term}/${index}`);
+    const target = resolve(dataDir);
+    await mustBeEmptyOrMissing(target);
+    await mkdir(dirname(target), { recursive: true });
+    const staging = await mkdtemp(`${target}.restoring-`);
+    try {
+      const storage = await LevelStorage.open(staging);
+      try {
+        await storage.installRestoredSnapshot(snapshot, hardState, o.onWriteProgress);
+      } finally {
+        await storage.close();
+      }
+      await mustBeEmptyOrMissing(target); // again: something may have appeared meanwhile
+      // rename(2) replaces a missing or empty directory atomically.
+      await rename(staging, target);
+      await syncDir(dirname(target));
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private async installRestoredSnapshot(snap: Snapshot, hardState: HardState, onProgress: WriteProgress | undefined): Promise<void> {
+    assert(this.mem.lastIndex() === 0, 'restoring into storage that already has a log');
+    const file = await writeSnapshotFile(this.snapDir, snap, onProgress);
+    await this.db.batch().put(KEY_SNAPSHOT, this.snapshotMetaRecord(snap, file)).put(KEY_HARD_STATE, seal(pack(hardState))).write({ sync: true });
   }
 
   private static async load(db: Level<Buffer, Buffer>, dbDir: string, snapDir: string): Promise<MemoryStorage> {
@@ -197,6 +271,23 @@ export class LevelStorage implements Storage {
     assert(file === snapshotFileName(s), 'snapshot file name mismatch');
     const meta: SnapshotMeta = { index: s.metadata.index, term: s.metadata.term, confState: s.metadata.confState, file };
     return seal(pack(meta));
+  }
+
+  /** Bytes on disk: the LevelDB directory (log, hard state, snapshot metadata) plus the snapshot files. */
+  async diskUsageBytes(): Promise<number> {
+    const [levelBytes, snapshotBytes] = await Promise.all([directoryBytes(this.db.location), directoryBytes(this.snapDir)]);
+    return levelBytes + snapshotBytes;
+  }
+
+  /**
+   * Compacts the LevelDB files over the whole key space (a member's defrag):
+   * entries deleted below a snapshot stop taking space, and LevelDB's own
+   * write-ahead log is folded into sorted tables.
+   */
+  async compactFiles(): Promise<void> {
+    const db = this.db as unknown as Partial<CompactableLevel>;
+    assert(typeof db.compactRange === 'function', 'the LevelDB binding has compactRange');
+    await db.compactRange(KEY_SPACE_START, KEY_SPACE_END);
   }
 
   async close(): Promise<void> {

@@ -6,10 +6,11 @@
  * File layout: magic "STRKSNP1" | u32 crc32(body) | body, where body is the
  * msgpack encoding of { index, term, confState, data }.
  */
-import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { pack, unpack } from 'msgpackr';
+import { assert } from '../core/assert.js';
 import type { Snapshot } from '../core/types.js';
 import { CorruptStorageError } from './errors.js';
 
@@ -17,13 +18,18 @@ const MAGIC = Buffer.from('STRKSNP1');
 const HEADER_BYTES = MAGIC.byteLength + 4;
 /** Older snapshot files kept besides the newest, for a manual rollback. */
 export const RETAINED_SNAPSHOT_FILES = 2;
+/** Bytes per write of a snapshot file: progress can be reported between writes of a large one. */
+const WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Called after each write with the bytes written so far and the file's total. */
+export type WriteProgress = (writtenBytes: number, totalBytes: number) => void;
 
 export function snapshotFileName(s: Snapshot): string {
   const { term, index } = s.metadata;
   return `${term.toString(16).padStart(16, '0')}-${index.toString(16).padStart(16, '0')}.snap`;
 }
 
-export async function writeSnapshotFile(dir: string, s: Snapshot): Promise<string> {
+export async function writeSnapshotFile(dir: string, s: Snapshot, onProgress?: WriteProgress): Promise<string> {
   const body = pack({ index: s.metadata.index, term: s.metadata.term, confState: s.metadata.confState, data: s.data });
   const header = Buffer.allocUnsafe(HEADER_BYTES);
   MAGIC.copy(header, 0);
@@ -32,7 +38,7 @@ export async function writeSnapshotFile(dir: string, s: Snapshot): Promise<strin
   const tmp = join(dir, `${name}.tmp`);
   const fh = await open(tmp, 'w');
   try {
-    await fh.writev([header, body]);
+    await writeChunked(fh, [header, body], onProgress);
     await fh.sync();
   } finally {
     await fh.close();
@@ -40,6 +46,24 @@ export async function writeSnapshotFile(dir: string, s: Snapshot): Promise<strin
   await rename(tmp, join(dir, name));
   await syncDir(dir);
   return name;
+}
+
+async function writeChunked(fh: FileHandle, parts: readonly Uint8Array[], onProgress: WriteProgress | undefined): Promise<void> {
+  const totalBytes = parts.reduce((n, p) => n + p.byteLength, 0);
+  let writtenBytes = 0;
+  for (const part of parts) {
+    for (let at = 0; at < part.byteLength; at += WRITE_CHUNK_BYTES) {
+      const chunk = part.subarray(at, Math.min(at + WRITE_CHUNK_BYTES, part.byteLength));
+      // One write(2) may take less than asked; it takes at least a byte or fails, so this ends.
+      for (let done = 0; done < chunk.byteLength; ) {
+        const { bytesWritten } = await fh.write(chunk, done);
+        assert(bytesWritten > 0, () => `write(2) took no bytes at byte ${writtenBytes + done} of ${totalBytes}`);
+        done += bytesWritten;
+      }
+      writtenBytes += chunk.byteLength;
+      onProgress?.(writtenBytes, totalBytes);
+    }
+  }
 }
 
 export async function readSnapshotFile(path: string): Promise<Snapshot> {
@@ -63,7 +87,7 @@ export async function pruneSnapshotFiles(dir: string, keep: number): Promise<voi
   for (const n of snaps.slice(0, Math.max(0, snaps.length - keep))) await rm(join(dir, n), { force: true });
 }
 
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();

@@ -6,6 +6,13 @@
  *
  * Raft tolerates lost messages, so when a peer's queue is full the message is
  * dropped (and the peer reported unreachable) rather than buffered without bound.
+ *
+ * Membership: a member removed from the cluster is told so. Its streams to the
+ * other members end with MEMBER_REMOVED_MESSAGE once they have applied its
+ * removal, and so does any stream it opens later; that is how a removed member
+ * that never learns its removal committed (the leader stops sending to it) knows
+ * to stop. A joining member asks a peer for the membership (`fetchPeerMembership`)
+ * to learn its own id.
  */
 import * as grpc from '@grpc/grpc-js';
 import { pack, unpack } from 'msgpackr';
@@ -31,11 +38,18 @@ export const SNAPSHOT_SEND_DEADLINE_MS = 5 * 60 * 1000;
 export const SHUTDOWN_GRACE_MS = 200;
 /** Largest frame a peer may send us: a full append message plus headroom. */
 export const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** etcd's words to a removed member; the status detail a removed member's streams end with. */
+export const MEMBER_REMOVED_MESSAGE = 'the member has been permanently removed from the cluster';
+const MEMBER_REMOVED_STATUS = grpc.status.FAILED_PRECONDITION;
 
 export interface TransportHandlers {
   onMessage(m: Message): void;
   onUnreachable(peerId: number): void;
   onSnapshotStatus(peerId: number, ok: boolean): void;
+  /** Peer `reporterId` says this member was removed from the cluster. */
+  onRemoved?(reporterId: number): void;
+  /** The membership to answer a joining member's Members request with (msgpack-able). */
+  membership?(): unknown;
 }
 
 interface Frame {
@@ -51,8 +65,17 @@ interface SnapshotChunk {
   cluster_id: string;
 }
 
+interface MembersRequest {
+  cluster_id: string;
+}
+
+interface MembersReply {
+  payload: Buffer;
+}
+
 type ServiceClient = grpc.Client & {
   Stream(cb: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<Frame>;
+  Members(req: MembersRequest, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: MembersReply) => void): grpc.ClientUnaryCall;
   Snapshot(options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, ack?: { ok: boolean; error: string }) => void): grpc.ClientWritableStream<SnapshotChunk>;
 };
 
@@ -139,7 +162,11 @@ class PeerStream {
   private fail(err: grpc.ServiceError | null): void {
     this.call = undefined;
     if (this.closed) return;
-    if (err !== null) this.handlers.onUnreachable(this.id);
+    if (err !== null && err.code === MEMBER_REMOVED_STATUS && err.details === MEMBER_REMOVED_MESSAGE) {
+      this.handlers.onRemoved?.(this.id);
+    } else if (err !== null) {
+      this.handlers.onUnreachable(this.id);
+    }
     // Messages queued for a dead stream are stale by the time it reconnects; Raft resends.
     this.queue = [];
     this.reconnectTimer = setTimeout(() => {
@@ -167,6 +194,12 @@ export class GrpcTransport {
   private readonly peers = new Map<number, PeerStream>();
   private readonly svc = raftService();
   private handlers: TransportHandlers | undefined;
+  /** Members removed from the cluster: their streams are ended and refused. */
+  private removed: ReadonlySet<number> = new Set();
+  /** Incoming streams by sender, so a removed sender's can be ended. */
+  private readonly inbound = new Map<number, Set<(status: Partial<grpc.StatusObject>) => void>>();
+  /** When each peer's last message arrived (Date.now()). */
+  private readonly lastHeardMs = new Map<number, number>();
 
   constructor(
     private readonly selfId: number,
@@ -176,6 +209,8 @@ export class GrpcTransport {
       Stream: (call: grpc.ServerReadableStream<Frame, object>, cb: grpc.sendUnaryData<object>) => this.serveStream(call, cb),
       Snapshot: (call: grpc.ServerReadableStream<SnapshotChunk, object>, cb: grpc.sendUnaryData<object>) =>
         this.serveSnapshot(call, cb),
+      Members: (call: grpc.ServerUnaryCall<MembersRequest, MembersReply>, cb: grpc.sendUnaryData<MembersReply>) =>
+        this.serveMembers(call, cb),
     });
   }
 
@@ -196,6 +231,11 @@ export class GrpcTransport {
     if (id === this.selfId || this.peers.has(id)) return;
     const client = new this.svc.Client(grpcAddress(url), grpc.credentials.createInsecure(), {
       'grpc.max_send_message_length': MAX_RECEIVE_MESSAGE_BYTES,
+      // gRPC's own reconnect backoff grows to 2 minutes; a member that comes up
+      // (a restart, or a new member started after `member add`) should be reached
+      // as soon as our own backoff allows.
+      'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MIN_MS,
+      'grpc.max_reconnect_backoff_ms': RECONNECT_BACKOFF_MAX_MS,
     });
     this.peers.set(id, new PeerStream(id, grpcAddress(url), client, this.clusterId, this.mustHandlers()));
   }
@@ -212,6 +252,20 @@ export class GrpcTransport {
   removePeer(id: number): void {
     this.peers.get(id)?.close();
     this.peers.delete(id);
+  }
+
+  /** The members removed from the cluster: their open streams end now, and later ones are refused. */
+  setRemoved(ids: Iterable<number>): void {
+    this.removed = new Set(ids);
+    for (const id of this.removed) {
+      for (const end of [...(this.inbound.get(id) ?? [])]) end({ code: MEMBER_REMOVED_STATUS, details: MEMBER_REMOVED_MESSAGE });
+    }
+  }
+
+  /** Whether a message from peer `id` arrived within the last `withinMs`. */
+  heardWithinMs(id: number, withinMs: number): boolean {
+    const at = this.lastHeardMs.get(id);
+    return at !== undefined && Date.now() - at <= withinMs;
   }
 
   send(messages: readonly Message[]): void {
@@ -246,7 +300,20 @@ export class GrpcTransport {
   }
 
   private serveStream(call: grpc.ServerReadableStream<Frame, object>, cb: grpc.sendUnaryData<object>): void {
+    let from: number | undefined;
+    let ended = false;
+    /** Ends the call once: with `status`, or OK; `answer` false when the call already failed. */
+    const end = (status?: Partial<grpc.StatusObject>, answer = true): void => {
+      if (ended) return;
+      ended = true;
+      if (from !== undefined) this.inbound.get(from)?.delete(end);
+      if (from !== undefined && this.inbound.get(from)?.size === 0) this.inbound.delete(from);
+      if (!answer) return;
+      if (status === undefined) cb(null, {});
+      else cb(status);
+    };
     call.on('data', (frame: Frame) => {
+      if (ended) return;
       if (frame.cluster_id !== this.clusterId) {
         call.destroy(new Error(`frame from cluster ${frame.cluster_id}, this is cluster ${this.clusterId}`));
         return;
@@ -260,12 +327,32 @@ export class GrpcTransport {
       if (!Array.isArray(decoded)) return;
       for (const m of decoded as Message[]) {
         if (typeof m !== 'object' || m === null || m.to !== this.selfId) continue;
+        if (from === undefined) {
+          from = m.from;
+          this.inbound.set(from, (this.inbound.get(from) ?? new Set()).add(end));
+        }
+        if (this.removed.has(m.from)) return end({ code: MEMBER_REMOVED_STATUS, details: MEMBER_REMOVED_MESSAGE });
+        this.lastHeardMs.set(m.from, Date.now());
         this.peers.get(m.from)?.markHealthy();
         this.handlers?.onMessage(m);
       }
     });
-    call.on('end', () => cb(null, {}));
-    call.on('error', () => undefined);
+    call.on('end', () => end());
+    call.on('error', () => end(undefined, false));
+    call.on('close', () => end(undefined, false));
+  }
+
+  private serveMembers(call: grpc.ServerUnaryCall<MembersRequest, MembersReply>, cb: grpc.sendUnaryData<MembersReply>): void {
+    if (call.request.cluster_id !== this.clusterId) {
+      cb({ code: grpc.status.FAILED_PRECONDITION, details: `this is cluster ${this.clusterId}, not ${call.request.cluster_id}` });
+      return;
+    }
+    const membership = this.handlers?.membership?.();
+    if (membership === undefined) {
+      cb({ code: grpc.status.UNAVAILABLE, details: 'the membership is not known yet' });
+      return;
+    }
+    cb(null, { payload: pack(membership) });
   }
 
   private serveSnapshot(call: grpc.ServerReadableStream<SnapshotChunk, object>, cb: grpc.sendUnaryData<object>): void {
@@ -332,4 +419,27 @@ export class GrpcTransport {
     });
     this.handlers?.onSnapshotStatus(peer.id, ok);
   }
+}
+
+/**
+ * Asks the member at `peerUrl` for the membership it applied (proto/raft.proto
+ * Members), bounded by `deadlineMs`. Rejects with the peer's status when it is of
+ * another cluster or does not know the membership yet.
+ */
+export function fetchPeerMembership(peerUrl: string, clusterId: string, deadlineMs: number): Promise<unknown> {
+  const { Client } = raftService();
+  const client = new Client(grpcAddress(peerUrl), grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
+  });
+  return new Promise<unknown>((resolve, reject) => {
+    client.Members({ cluster_id: clusterId }, { deadline: Date.now() + deadlineMs }, (err, reply) => {
+      client.close();
+      if (err !== null) return reject(err);
+      try {
+        resolve(unpack(reply?.payload ?? Buffer.alloc(0)));
+      } catch (decodeErr) {
+        reject(decodeErr instanceof Error ? decodeErr : new Error(String(decodeErr)));
+      }
+    });
+  });
 }

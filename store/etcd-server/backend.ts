@@ -132,7 +132,10 @@ export interface EtcdBackend {
 
   // Maintenance
   status(opts: CallOptions): Promise<StatusResponse>;
-  /** GET lists alarms (filtered by memberId/alarm when non-zero); ACTIVATE / DEACTIVATE change them. */
+  /**
+   * GET lists the raised alarms of type `alarm` (NONE = all; etcd ignores memberId in a GET).
+   * ACTIVATE / DEACTIVATE raise or clear one and resolve with it ([] when there was nothing to clear).
+   */
   alarm(req: AlarmRequest, opts: CallOptions): Promise<readonly AlarmMember[]>;
   defragment(opts: CallOptions): Promise<void>;
   /** `revision` 0 = the current revision. */

@@ -12,7 +12,8 @@
  * covers data and padding. The saved file is:
  *   snapshot bytes | zero padding (< 512) | sha256(snapshot bytes + padding)
  * so a reader must find the end of the data from the data itself (Strake's
- * snapshot frame carries its own length).
+ * backend starts the stream with a header that carries the length:
+ * store/backup/frame.ts).
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -135,7 +136,8 @@ export function maintenanceService(ctx: EdgeContext): grpc.UntypedServiceImpleme
           },
           opts,
         );
-        return { header: wireHeader(backend), alarms: alarms.map(alarmToWire) };
+        // No header: etcd 3.4's maintenance server returns the applier's AlarmResponse as is.
+        return { alarms: alarms.map(alarmToWire) };
       }),
 
     Status: (call: grpc.ServerUnaryCall<object, Response>, cb: grpc.sendUnaryData<Response>) =>

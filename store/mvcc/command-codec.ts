@@ -190,8 +190,10 @@ function parseCommandBody(op: unknown, r: unknown): Command {
       const o = obj(r, 'request');
       return { op, request: { id: int(o.id, 'request.id'), ttlSeconds: int(o.ttlSeconds, 'request.ttlSeconds'), nowMs: int(o.nowMs, 'request.nowMs') } };
     }
-    case 'leaseRevoke':
-      return { op, request: { id: int(obj(r, 'request').id, 'request.id') } };
+    case 'leaseRevoke': {
+      const o = obj(r, 'request');
+      return { op, request: clean({ id: int(o.id, 'request.id'), ifExpiredAtMs: optInt(o.ifExpiredAtMs, 'request.ifExpiredAtMs') }) };
+    }
     case 'leaseRenew': {
       const o = obj(r, 'request');
       return { op, request: { id: int(o.id, 'request.id'), nowMs: int(o.nowMs, 'request.nowMs') } };

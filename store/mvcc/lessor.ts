@@ -116,10 +116,14 @@ export class Lessor implements LeaseAttachments {
     return [...this.leases.values()].sort(byExpiryThenId);
   }
 
+  isExpired(lease: Lease, nowMs: number): boolean {
+    return lease.expiryMs <= nowMs;
+  }
+
   /** Leases whose expiry is at or before `nowMs`, soonest first, at most `max`. */
   expired(nowMs: number, max: number): number[] {
     return this.list()
-      .filter((lease) => lease.expiryMs <= nowMs)
+      .filter((lease) => this.isExpired(lease, nowMs))
       .slice(0, max)
       .map((lease) => lease.id);
   }

@@ -109,10 +109,16 @@ export class MvccStateMachine {
     return { ok: true, value: { revision: this.kv.currentRevision, id: lease.id, ttlSeconds: lease.ttlSeconds }, events: NO_EVENTS };
   }
 
-  /** Deletes the lease's keys in byte order, all in one revision, then the lease. */
+  /**
+   * Deletes the lease's keys in byte order, all in one revision, then the lease.
+   * An expiry revoke (ifExpiredAtMs) of a lease renewed since does nothing.
+   */
   leaseRevoke(req: T.LeaseRevokeRequest): ApplyResult<T.LeaseRevokeResponse> {
     const lease = this.lessor.get(req.id);
     if (lease === undefined) return failed(new LeaseNotFoundError(req.id));
+    if (req.ifExpiredAtMs !== undefined && !this.lessor.isExpired(lease, req.ifExpiredAtMs)) {
+      return { ok: true, value: { revision: this.kv.currentRevision }, events: NO_EVENTS };
+    }
     const keys = [...lease.keys].sort().map(keyOfId);
     const txn = this.kv.beginWrite();
     for (const key of keys) txn.deleteRange(toKeyRange(key, undefined));

@@ -196,6 +196,12 @@ export interface LeaseGrantResponse {
 
 export interface LeaseRevokeRequest {
   readonly id: number;
+  /**
+   * Set by the leader's expiry check: the time (its clock) at which it found the
+   * lease expired. The revoke then happens only if the lease is still expired at
+   * that time when the entry applies; a keep-alive applied in between wins.
+   */
+  readonly ifExpiredAtMs?: number;
 }
 
 export interface LeaseRevokeResponse {

@@ -1,18 +1,20 @@
 /**
  * One serving store member: durable Raft storage, the peer transport, the Raft
- * driver, the replicated state (MVCC + membership), the etcd v3 gRPC endpoint
- * and the lease keeper, wired together and started. `strake master` runs one.
+ * driver, the replicated state (MVCC + membership + alarms), the etcd v3 gRPC
+ * endpoint, the lease keeper and the auto compactor, wired together and
+ * started. `strake master` runs one.
  */
 import { randomInt } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
-import { bootstrapEntries } from '../../raft/core/conf-change.js';
 import { SeededRng } from '../../raft/core/rng.js';
+import { StateRole } from '../../raft/core/types.js';
 import { RaftDriver } from '../../raft/driver/raft-driver.js';
 import { LevelStorage } from '../../raft/storage/level-storage.js';
-import { GrpcTransport } from '../../raft/transport/grpc-transport.js';
 import { etcdError, EtcdErrorCode } from '../etcd-server/errors.js';
 import { closeEtcdGrpcServer, createEtcdGrpcServer, listenEtcdGrpcServer } from '../etcd-server/server.js';
-import type { Member } from '../etcd-server/types.js';
+import { AutoCompactor } from './auto-compactor.js';
+import { scheduleFor, type AutoCompactionConfig } from './compaction-schedule.js';
+import { settleIdentity } from './identity.js';
 import { InitialClusterError, parseInitialCluster } from './initial-cluster.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import {
@@ -22,8 +24,10 @@ import {
   DEFAULT_SNAPSHOT_EVERY_ENTRIES,
 } from './limits.js';
 import { clusterId as clusterIdOf, formatId } from './member-id.js';
-import { encodeMemberContext } from './members.js';
+import { resolveQuotaBytes } from './quota.js';
 import { RaftBackend } from './raft-backend.js';
+import { MemberPeers, loggingSnapshots } from './member-peers.js';
+import { RemovalWatch } from './removal.js';
 import { ReplicatedState } from './replicated-state.js';
 
 export interface MemberOptions {
@@ -40,6 +44,10 @@ export interface MemberOptions {
   readonly heartbeatMs?: number;
   readonly snapshotEveryEntries?: number;
   readonly snapshotCatchUpEntries?: number;
+  /** --quota-backend-bytes: 0 or absent = etcd's default of 2 GiB; negative = no quota, as in etcd. */
+  readonly quotaBackendBytes?: number;
+  /** Automatic compaction (compaction-config.ts); absent = off, etcd's default. */
+  readonly autoCompaction?: AutoCompactionConfig;
   readonly log?: (line: string) => void;
 }
 
@@ -49,6 +57,8 @@ export interface RunningMember {
   readonly backend: RaftBackend;
   readonly driver: RaftDriver;
   readonly clientPort: number;
+  /** Resolves once this member learned it was removed from the cluster (and waited a moment): it should stop. */
+  readonly removed: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,38 +78,35 @@ export async function startMember(o: MemberOptions): Promise<RunningMember> {
   const electionTicks = o.electionTicks ?? DEFAULT_ELECTION_TICKS;
 
   const storage = await LevelStorage.open(o.dataDir);
-  if (storage.lastIndex() === 0 && storage.initialState().hardState.term === 0 && o.initialClusterState === 'new') {
-    const contexts = new Map(initial.map((m) => [m.id, encodeMemberContext({ name: m.name, peerUrls: [m.peerUrl], clientUrls: [] })]));
-    const entries = bootstrapEntries(initial.map((m) => m.id), contexts);
-    await storage.persist({ entries, hardState: { term: 1, vote: 0, commit: entries.length }, readStates: [], committedEntries: [], messages: [], mustSync: true });
-    log(`bootstrapped a new cluster of ${initial.length} members`);
-  }
-
-  const transport = new GrpcTransport(self.id, formatId(clusterId));
-  let backend: RaftBackend | undefined;
-  let driverRef: RaftDriver | undefined;
-  // Set before the driver exists: restoring a snapshot at start already syncs peers.
-  transport.setHandlers({
-    onMessage: (m) => driverRef?.receive(m),
-    onUnreachable: (id) => driverRef?.reportUnreachable(id),
-    onSnapshotStatus: (id, ok) => driverRef?.reportSnapshot(id, ok),
+  const identity = await settleIdentity({ ...o, storage, initial, self, clusterId, log }).catch(async (err: unknown) => {
+    await storage.close();
+    throw err;
   });
-  const syncPeers = (members: readonly Member[]): void => {
-    const wanted = new Map(members.filter((m) => m.id !== self.id && m.peerUrls[0] !== undefined).map((m) => [m.id, m.peerUrls[0]!]));
-    for (const m of initial) if (m.id !== self.id && !wanted.has(m.id) && members.length === 0) wanted.set(m.id, m.peerUrl);
-    transport.syncPeers(wanted);
-  };
+  const selfId = identity.id;
+  /** Entries up to this index were committed before this start: applying them replays an earlier run. */
+  const replayedIndex = storage.initialState().hardState.commit;
+  const removal = new RemovalWatch({ tickMs: heartbeatMs, log });
+
+  const peers = new MemberPeers({ selfId, clusterId, fallbackPeers: identity.fallbackPeers, removal, members: () => state.members });
+  const transport = peers.transport;
+  let backend: RaftBackend | undefined;
   const state = new ReplicatedState({
     onResult: (id, outcome) => backend?.onResult(id, outcome),
-    onMembersChanged: (members) => {
-      syncPeers(members);
+    onMembersChanged: () => {
+      peers.onMembersChanged(state.members);
       backend?.onMembersChanged();
+    },
+    onNoSpace: (index) => {
+      // A refusal replayed from the log at start was answered by an earlier run; raising
+      // it again could undo a disarm that comes later in the same log.
+      if (index <= replayedIndex) return;
+      if (backend?.raiseNoSpaceAlarm() === true) log('space quota reached: raising the NOSPACE alarm for this member');
     },
   });
   const driver = new RaftDriver({
-    id: self.id,
+    id: selfId,
     storage,
-    stateMachine: state,
+    stateMachine: loggingSnapshots(state, log),
     transport,
     rng: new SeededRng(randomInt(0, 2 ** 47)),
     tickMs: heartbeatMs,
@@ -113,31 +120,47 @@ export async function startMember(o: MemberOptions): Promise<RunningMember> {
       process.exitCode = 1;
     },
   });
-  backend = new RaftBackend({ driver, state, memberId: self.id, clusterId, clusterToken: token, requestTimeoutMs: 5000 + 2 * heartbeatMs * electionTicks });
-  driverRef = driver;
-  syncPeers(state.members.list());
+  const quotaBytes = resolveQuotaBytes(o.quotaBackendBytes, log);
+  backend = new RaftBackend({
+    driver,
+    state,
+    memberId: selfId,
+    clusterId,
+    clusterToken: token,
+    peerHeardWithinMs: (id, withinMs) => peers.heardWithinMs(id, withinMs),
+    requestTimeoutMs: 5000 + 2 * heartbeatMs * electionTicks,
+    ...(quotaBytes === undefined ? {} : { quotaBytes }),
+    disk: storage,
+  });
+  peers.driver = driver;
+  peers.onMembersChanged(state.members);
   await transport.listen(o.listenPeer);
 
   driver.start();
   const keeper = new LeaseKeeper(driver, state, backend, heartbeatMs * electionTicks);
   keeper.start();
-  const publisher = publishAttributes(backend, state, self.id, { name: o.name, clientUrls: [`http://${o.listenClient}`] });
+  const compactor = o.autoCompaction === undefined ? undefined : autoCompactor(o.autoCompaction, driver, state, backend, log);
+  compactor?.start();
+  const publisher = publishAttributes(backend, state, selfId, { name: o.name, clientUrls: [`http://${o.listenClient}`] });
   // Like etcd, serve clients once this member's name and client URL are in the
   // replicated membership; without a quorum, serve anyway after a bound.
   await Promise.race([publisher.published, new Promise((r) => setTimeout(r, PUBLISH_WAIT_MAX_MS).unref())]);
   const server: grpc.Server = createEtcdGrpcServer(backend);
   const clientPort = await listenEtcdGrpcServer(server, o.listenClient);
-  log(`member ${o.name} (${formatId(self.id)}) serving etcd v3 on ${o.listenClient}, peers on ${o.listenPeer}`);
+  log(`member ${o.name} (${formatId(selfId)}) serving etcd v3 on ${o.listenClient}, peers on ${o.listenPeer}`);
 
   return {
-    id: self.id,
+    id: selfId,
     clusterId,
     backend,
     driver,
     clientPort,
+    removed: removal.removed,
     stop: async () => {
+      removal.cancel();
       publisher.stop();
       keeper.stop();
+      compactor?.stop();
       state.watchHub.closeAll(etcdError(EtcdErrorCode.Stopped));
       backend.failAll(etcdError(EtcdErrorCode.Stopped));
       await closeEtcdGrpcServer(server);
@@ -146,6 +169,20 @@ export async function startMember(o: MemberOptions): Promise<RunningMember> {
       await storage.close();
     },
   };
+}
+
+/** Compactions proposed by this member while it leads (auto-compactor.ts). */
+function autoCompactor(config: AutoCompactionConfig, driver: RaftDriver, state: ReplicatedState, backend: RaftBackend, log: (line: string) => void): AutoCompactor {
+  return new AutoCompactor({
+    schedule: scheduleFor(config),
+    isLeader: () => driver.node.raft.role === StateRole.Leader,
+    currentRevision: () => state.mvcc.currentRevision,
+    compactRevision: () => state.mvcc.compactRevision,
+    compact: async (revision) => {
+      await backend.compact(revision, { signal: new AbortController().signal, physical: false });
+    },
+    log,
+  });
 }
 
 /** Records this member's name and client URLs in the replicated membership (like etcd's publish). */

@@ -3,6 +3,11 @@
  * voter. It changes only by applying log entries (conf changes carry the new
  * member's URLs; a member publishes its name and client URLs once it starts),
  * so every member holds the same table at the same index.
+ *
+ * It also remembers the ids removed from the cluster: a removed id never comes
+ * back (added members get fresh ids), and a member that hears from a removed one
+ * tells it so, which is how a removed member that missed its own removal learns
+ * of it and stops (grpc-transport.ts).
  */
 import { ConfChangeType, type ConfChange } from '../../raft/core/conf-change.js';
 import type { Member } from '../etcd-server/types.js';
@@ -32,8 +37,17 @@ function decodeMemberContext(s: string | undefined): MemberContext {
   }
 }
 
+/**
+ * Removed ids remembered, oldest forgotten first. Each is one operator's
+ * `member remove`; a member removed a thousand removals ago and still running
+ * would only campaign in vain, never disturb the cluster.
+ */
+export const MAX_REMOVED_IDS_REMEMBERED = 1024;
+
 export class Members {
   private readonly byId = new Map<number, Member>();
+  /** In removal order (a Set keeps insertion order), so every member forgets the same ids. */
+  private readonly removed = new Set<number>();
 
   list(): Member[] {
     return [...this.byId.values()].sort((a, b) => a.id - b.id);
@@ -43,7 +57,16 @@ export class Members {
     return this.byId.get(id);
   }
 
-  /** Applies a committed conf change. Returns the member added/updated, if any. */
+  isRemoved(id: number): boolean {
+    return this.removed.has(id);
+  }
+
+  /** Removed ids, oldest first. */
+  removedIds(): number[] {
+    return [...this.removed];
+  }
+
+  /** Applies a committed conf change. */
   applyConfChange(cc: ConfChange): void {
     const existing = this.byId.get(cc.nodeId);
     switch (cc.type) {
@@ -61,6 +84,7 @@ export class Members {
       }
       case ConfChangeType.RemoveNode:
         this.byId.delete(cc.nodeId);
+        this.rememberRemoved(cc.nodeId);
         return;
     }
   }
@@ -77,13 +101,23 @@ export class Members {
     });
   }
 
+  private rememberRemoved(id: number): void {
+    this.removed.add(id);
+    for (const oldest of this.removed) {
+      if (this.removed.size <= MAX_REMOVED_IDS_REMEMBERED) break;
+      this.removed.delete(oldest);
+    }
+  }
+
   toJSON(): Member[] {
     return this.list();
   }
 
-  static fromJSON(members: readonly Member[]): Members {
+  /** `removed`: ids in removal order, as `removedIds()` gave them (absent in images that predate it). */
+  static fromJSON(members: readonly Member[], removed: readonly number[] = []): Members {
     const m = new Members();
     for (const x of members) m.byId.set(x.id, { ...x, peerUrls: [...x.peerUrls], clientUrls: [...x.clientUrls] });
+    for (const id of removed) if (Number.isSafeInteger(id) && id > 0) m.rememberRemoved(id);
     return m;
   }
 }

@@ -4,11 +4,11 @@
  * answered when this member applies them; linearizable reads wait for a
  * ReadIndex round, serializable reads are served from local state.
  */
-import { ConfChangeType } from '../../raft/core/conf-change.js';
 import { NotLeaderError, ProposalDroppedError, RaftError, UncommittedLimitError } from '../../raft/core/errors.js';
 import { StateRole } from '../../raft/core/types.js';
 import { DriverStoppedError, ReadTimeoutError } from '../../raft/driver/errors.js';
 import type { RaftDriver } from '../../raft/driver/raft-driver.js';
+import { encodeBackupHeader } from '../backup/frame.js';
 import type { CallOptions, EtcdBackend, RangeOptions, WatchHandle, WatchSink } from '../etcd-server/backend.js';
 import { EtcdErrorCode, etcdError } from '../etcd-server/errors.js';
 import type * as E from '../etcd-server/types.js';
@@ -16,8 +16,8 @@ import { encodeCommand, type Command, type ResponseOf } from '../mvcc/commands.j
 import { MvccError } from '../mvcc/errors.js';
 import type { ReadResult } from '../mvcc/state-machine.js';
 import type { ApplyOutcome, ReplicatedState } from './replicated-state.js';
-import { encodeMemberContext } from './members.js';
-import { memberId } from './member-id.js';
+import { isRaisedAlarmType, type AlarmChange } from './alarms.js';
+import { MembershipOps } from './membership-ops.js';
 import { encodeProposal, type Proposal } from './proposal.js';
 import { SNAPSHOT_STREAM_CHUNK_BYTES, VERSION_STRING } from './limits.js';
 
@@ -29,6 +29,20 @@ export interface RaftBackendOptions {
   readonly clusterToken: string;
   /** How long a write or a linearizable read may wait for Raft. etcd: 5 s + 2 election timeouts. */
   readonly requestTimeoutMs: number;
+  /** Whether peer `id` was heard from within `withinMs` (the transport knows); guards membership changes. */
+  readonly peerHeardWithinMs?: (id: number, withinMs: number) => boolean;
+  /** The space quota carried by this member's write proposals (quota.ts); undefined = none. */
+  readonly quotaBytes?: number;
+  /** The member's files, for status (dbSize) and defragment; without it both use the logical size and do nothing. */
+  readonly disk?: MemberDisk;
+}
+
+/** What status and defragment need of the member's storage (LevelStorage has both). */
+export interface MemberDisk {
+  /** Bytes of the raft LevelDB directory and the snapshot files. */
+  diskUsageBytes(): Promise<number>;
+  /** Compacts the LevelDB files over the whole key space. */
+  compactFiles(): Promise<void>;
 }
 
 interface Waiter {
@@ -41,10 +55,26 @@ export const MAX_PENDING_PROPOSALS = 16_384;
 
 export class RaftBackend implements EtcdBackend {
   private readonly waiters = new Map<string, Waiter>();
-  private readonly membershipListeners = new Set<() => void>();
+  private readonly membership: MembershipOps;
   private requestCounter = 0;
+  /** An activation of this member's NOSPACE alarm is proposed and not yet answered. */
+  private raisingNoSpace = false;
+  /** The defragmentation running now; concurrent requests wait for it instead of starting another. */
+  private defragmenting: Promise<void> | undefined;
 
-  constructor(private readonly o: RaftBackendOptions) {}
+  constructor(private readonly o: RaftBackendOptions) {
+    this.membership = new MembershipOps({
+      driver: o.driver,
+      state: o.state,
+      memberId: o.memberId,
+      clusterToken: o.clusterToken,
+      ...(o.peerHeardWithinMs === undefined ? {} : { peerHeardWithinMs: o.peerHeardWithinMs }),
+      timeoutFor: (opts) => this.timeoutFor(opts),
+      proposeAndWait: (p, opts) => this.proposeAndWait(p, opts),
+      nextRequestId: () => this.nextRequestId(),
+      mapRaftError,
+    });
+  }
 
   // ---- hooks from the replicated state -----------------------------------
 
@@ -56,13 +86,14 @@ export class RaftBackend implements EtcdBackend {
   }
 
   onMembersChanged(): void {
-    for (const l of [...this.membershipListeners]) l();
+    this.membership.onMembersChanged();
   }
 
-  /** Fails every waiting request (the member is stopping). */
+  /** Fails every waiting request and closes the client to the leader (the member is stopping). */
   failAll(err: unknown): void {
     for (const w of this.waiters.values()) w.reject(err);
     this.waiters.clear();
+    this.membership.close();
   }
 
   header(): E.ResponseHeader {
@@ -121,7 +152,8 @@ export class RaftBackend implements EtcdBackend {
   }
 
   private async command<C extends Command>(cmd: C, opts: CallOptions): Promise<ResponseOf<C>> {
-    const outcome = await this.proposeAndWait({ requestId: this.nextRequestId(), kind: 'kv', command: encodeCommand(cmd) }, opts);
+    const quota = this.o.quotaBytes === undefined ? {} : { quotaBytes: this.o.quotaBytes };
+    const outcome = await this.proposeAndWait({ requestId: this.nextRequestId(), kind: 'kv', command: encodeCommand(cmd), ...quota }, opts);
     if (!outcome.ok) throw outcome.error;
     return outcome.value as ResponseOf<C>;
   }
@@ -204,134 +236,111 @@ export class RaftBackend implements EtcdBackend {
     return { members: this.o.state.members.list() };
   }
 
-  async memberAdd(req: E.MemberAddRequest, opts: CallOptions): Promise<E.MemberAddResponse> {
-    const members = this.o.state.members.list();
-    for (const m of members) {
-      if (m.peerUrls.some((u) => req.peerUrls.includes(u))) throw etcdError(EtcdErrorCode.PeerUrlExists);
-    }
-    const peerUrl = req.peerUrls[0] ?? '';
-    const id = memberId({ name: `added-${Date.now()}`, peerUrl, clusterToken: this.o.clusterToken });
-    const context = encodeMemberContext({ name: '', peerUrls: req.peerUrls, clientUrls: [] });
-    const type = req.isLearner ? ConfChangeType.AddLearner : ConfChangeType.AddVoter;
-    await this.changeMembership(() => this.o.driver.proposeConfChange({ type, nodeId: id, context }), () => this.o.state.members.get(id) !== undefined, opts);
-    const member = this.o.state.members.get(id)!;
-    return { member, members: this.o.state.members.list() };
+  memberAdd(req: E.MemberAddRequest, opts: CallOptions): Promise<E.MemberAddResponse> {
+    return this.membership.add(req, opts);
   }
 
-  async memberRemove(id: number, opts: CallOptions): Promise<E.MembersResponse> {
-    if (this.o.state.members.get(id) === undefined) throw etcdError(EtcdErrorCode.MemberNotFound);
-    await this.changeMembership(
-      () => this.o.driver.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: id }),
-      () => this.o.state.members.get(id) === undefined,
-      opts,
-    );
-    return { members: this.o.state.members.list() };
+  memberRemove(id: number, opts: CallOptions): Promise<E.MembersResponse> {
+    return this.membership.remove(id, opts);
   }
 
-  async memberUpdate(id: number, peerUrls: readonly string[], opts: CallOptions): Promise<E.MembersResponse> {
-    if (this.o.state.members.get(id) === undefined) throw etcdError(EtcdErrorCode.MemberNotFound);
-    const outcome = await this.proposeAndWait(
-      { requestId: this.nextRequestId(), kind: 'memberAttributes', memberId: id, attributes: { peerUrls } },
-      opts,
-    );
-    if (!outcome.ok) throw outcome.error;
-    return { members: this.o.state.members.list() };
+  memberUpdate(id: number, peerUrls: readonly string[], opts: CallOptions): Promise<E.MembersResponse> {
+    return this.membership.update(id, peerUrls, opts);
   }
 
-  async memberPromote(id: number, opts: CallOptions): Promise<E.MembersResponse> {
-    const m = this.o.state.members.get(id);
-    if (m === undefined) throw etcdError(EtcdErrorCode.MemberNotFound);
-    if (!m.isLearner) throw etcdError(EtcdErrorCode.MemberNotLearner);
-    this.checkLearnerReady(id);
-    await this.changeMembership(
-      () => this.o.driver.proposeConfChange({ type: ConfChangeType.AddVoter, nodeId: id }),
-      () => this.o.state.members.get(id)?.isLearner === false,
-      opts,
-    );
-    return { members: this.o.state.members.list() };
-  }
-
-  /** etcd promotes a learner only once it holds 90% of the leader's log. */
-  private checkLearnerReady(id: number): void {
-    const status = this.o.driver.status();
-    const pr = status.progress?.get(id);
-    if (status.role !== StateRole.Leader || pr === undefined) return; // only the leader can tell; it checks again
-    if (pr.match < status.commit * LEARNER_READY_FRACTION) throw etcdError(EtcdErrorCode.LearnerNotReady);
-  }
-
-  private async changeMembership(propose: () => void, done: () => boolean, opts: CallOptions): Promise<void> {
-    try {
-      propose();
-    } catch (err) {
-      throw mapRaftError(err);
-    }
-    const timeoutMs = this.timeoutFor(opts);
-    await new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        if (!done()) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(etcdError(EtcdErrorCode.Timeout));
-      }, timeoutMs);
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.membershipListeners.delete(check);
-      };
-      this.membershipListeners.add(check);
-      check();
-    });
+  memberPromote(id: number, opts: CallOptions): Promise<E.MembersResponse> {
+    return this.membership.promote(id, opts);
   }
 
   // ---- Maintenance -------------------------------------------------------------
 
+  /**
+   * dbSize is physical: the bytes of this member's raft LevelDB and snapshot
+   * files, which `defrag` shrinks. dbSizeInUse is logical: the MVCC store's
+   * retained revisions and leases, which compaction shrinks at once; the
+   * space quota counts this one.
+   */
   async status(_opts: CallOptions): Promise<E.StatusResponse> {
     const s = this.o.driver.status();
     const mvcc = this.o.state.mvcc.status();
+    const physicalBytes = this.o.disk === undefined ? mvcc.dbSizeBytes : await this.o.disk.diskUsageBytes();
     return {
       version: VERSION_STRING,
-      dbSizeBytes: mvcc.dbSizeBytes,
+      dbSizeBytes: physicalBytes,
       dbSizeInUseBytes: mvcc.dbSizeBytes,
       leader: s.lead,
       raftIndex: s.commit,
       raftTerm: s.term,
       raftAppliedIndex: s.applied,
       isLearner: s.confState.learners.includes(this.o.memberId),
-      alarms: [],
+      alarms: this.o.state.alarms.list(),
     };
   }
 
-  async alarm(_req: E.AlarmRequest, _opts: CallOptions): Promise<readonly E.AlarmMember[]> {
-    return []; // no alarms are raised yet (space quotas come with the follow-up work)
+  /** GET reads the replicated alarm table after a ReadIndex; ACTIVATE and DEACTIVATE go through the log, as in etcd. */
+  async alarm(req: E.AlarmRequest, opts: CallOptions): Promise<readonly E.AlarmMember[]> {
+    if (req.action === 'GET') {
+      await this.linearizableBarrier(opts);
+      return this.o.state.alarms.list(req.alarm);
+    }
+    if (!isRaisedAlarmType(req.alarm)) return []; // etcd: NONE is no alarm to raise or clear
+    const change: AlarmChange = { action: req.action, memberId: req.memberId, alarm: req.alarm };
+    const outcome = await this.proposeAndWait({ requestId: this.nextRequestId(), kind: 'alarm', change }, opts);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value as E.AlarmMember[];
   }
 
+  /**
+   * Raises NOSPACE for this member through the log, after a write was refused
+   * for the quota (ReplicatedState's onNoSpace). Deferred out of the apply
+   * that noticed it; at most one raise in flight. If it fails (no leader), the
+   * next refused write tries again. Returns whether a raise was started.
+   */
+  raiseNoSpaceAlarm(): boolean {
+    if (this.raisingNoSpace || this.o.state.alarms.hasFor(this.o.memberId, 'NOSPACE')) return false;
+    this.raisingNoSpace = true;
+    const change: AlarmChange = { action: 'ACTIVATE', memberId: this.o.memberId, alarm: 'NOSPACE' };
+    setImmediate(() => {
+      this.proposeAndWait({ requestId: this.nextRequestId(), kind: 'alarm', change }, { signal: new AbortController().signal })
+        .catch(() => undefined)
+        .finally(() => (this.raisingNoSpace = false));
+    });
+    return true;
+  }
+
+  /** Compacts this member's LevelDB files (not replicated: etcdctl defrag asks each member). */
   async defragment(_opts: CallOptions): Promise<void> {
-    // The state lives in memory and the log in LevelDB, which compacts itself.
+    if (this.o.disk === undefined) return;
+    this.defragmenting ??= this.o.disk.compactFiles().finally(() => (this.defragmenting = undefined));
+    await this.defragmenting;
   }
 
   async hashKV(revision: number, _opts: CallOptions): Promise<E.HashKvResponse> {
     return unwrap(this.o.state.mvcc.hashKv(revision));
   }
 
+  /** The backup stream: a header that gives the image's length, then the image (store/backup/frame.ts). */
   async snapshot(_opts: CallOptions): Promise<E.Snapshot> {
     const data = this.o.state.snapshot();
     const revision = this.o.state.mvcc.currentRevision;
+    const header = encodeBackupHeader(data.byteLength);
     async function* chunks(): AsyncIterable<Uint8Array> {
+      yield header;
       for (let off = 0; off < data.byteLength; off += SNAPSHOT_STREAM_CHUNK_BYTES) {
         yield data.subarray(off, off + SNAPSHOT_STREAM_CHUNK_BYTES);
       }
     }
-    return { revision, totalBytes: data.byteLength, chunks: chunks() };
+    return { revision, totalBytes: header.byteLength + data.byteLength, chunks: chunks() };
   }
 
   async moveLeader(targetId: number, opts: CallOptions): Promise<void> {
     const s = this.o.driver.status();
     if (s.role !== StateRole.Leader) throw etcdError(EtcdErrorCode.NotLeader);
-    if (!s.confState.voters.includes(targetId) || targetId === this.o.memberId) {
-      throw etcdError(EtcdErrorCode.BadLeaderTransferee);
+    if (!s.confState.voters.includes(targetId)) {
+      const what = s.confState.learners.includes(targetId) ? 'is a learner' : 'is not a member';
+      throw etcdError(EtcdErrorCode.BadLeaderTransferee, `member ${targetId.toString(16)} ${what}; only a voter can lead`);
     }
+    if (targetId === this.o.memberId) return; // already the leader, as etcd answers
     this.o.driver.transferLeadership(targetId);
     const deadline = Date.now() + this.timeoutFor(opts);
     while (Date.now() < deadline && !opts.signal.aborted) {
@@ -341,9 +350,6 @@ export class RaftBackend implements EtcdBackend {
     throw etcdError(EtcdErrorCode.TimeoutDueToLeaderFail);
   }
 }
-
-/** etcd's readyPercent for learner promotion. */
-const LEARNER_READY_FRACTION = 0.9;
 
 function unwrap<V>(r: ReadResult<V>): V {
   if (!r.ok) throw r.error;

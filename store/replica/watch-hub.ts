@@ -25,6 +25,11 @@ export const CATCH_UP_EVENTS_PER_STEP = 1000;
 /** Watchers per member; beyond this a new watch is refused rather than slowing every apply. */
 export const MAX_WATCHERS = 100_000;
 
+export interface WatchHubOptions {
+  /** Events read from history per catch-up step; default CATCH_UP_EVENTS_PER_STEP (tests use tiny steps). */
+  readonly catchUpEventsPerStep?: number;
+}
+
 interface Watcher {
   readonly range: KeyRange;
   readonly prevKv: boolean;
@@ -37,8 +42,14 @@ interface Watcher {
 
 export class WatchHub {
   private readonly watchers = new Set<Watcher>();
+  private readonly catchUpEventsPerStep: number;
 
-  constructor(private readonly state: () => MvccStateMachine) {}
+  constructor(
+    private readonly state: () => MvccStateMachine,
+    options: WatchHubOptions = {},
+  ) {
+    this.catchUpEventsPerStep = options.catchUpEventsPerStep ?? CATCH_UP_EVENTS_PER_STEP;
+  }
 
   get size(): number {
     return this.watchers.size;
@@ -60,7 +71,7 @@ export class WatchHub {
     if (!w.synced) this.scheduleCatchUp(w);
     return {
       revision: current,
-      requestProgress: () => Promise.resolve(w.synced ? this.state().currentRevision : w.nextRevision - 1),
+      requestProgress: () => Promise.resolve(this.progressOf(w)),
       cancel: () => this.remove(w),
     };
   }
@@ -97,6 +108,16 @@ export class WatchHub {
     this.watchers.delete(w);
   }
 
+  /**
+   * Every event of `w` up to the returned revision has been delivered. Never
+   * past the store's revision: a watcher that starts in the future and is
+   * catching up after a restore has nextRevision - 1 beyond it.
+   */
+  private progressOf(w: Watcher): number {
+    const current = this.state().currentRevision;
+    return w.synced ? current : Math.min(w.nextRevision - 1, current);
+  }
+
   private select(w: Watcher, events: readonly WatchEvent[]): WatchEvent[] {
     const out: WatchEvent[] = [];
     for (const e of events) {
@@ -118,7 +139,7 @@ export class WatchHub {
       key: Buffer.from(w.range.start, 'latin1'),
       ...(rangeEnd === undefined ? {} : { rangeEnd }),
       startRevision: w.nextRevision,
-      maxEvents: CATCH_UP_EVENTS_PER_STEP,
+      maxEvents: this.catchUpEventsPerStep,
     });
     if (!result.ok) {
       this.remove(w);

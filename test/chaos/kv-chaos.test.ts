@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runKvChaos } from '../../chaos/kv/kv-chaos.js';
 
-/** Ports 33000-33099 belong to this file. */
-const BASE_PORT = 33_000;
+/** Ports 26000-26099 belong to this file. */
+const BASE_PORT = 26_000;
 const FAULT_PHASE_MS = 20_000;
 
 describe('kv chaos: leader kills', () => {

@@ -40,6 +40,7 @@ const SAMPLES: Command[] = [
   { op: 'compact', request: { revision: 12, physical: true } },
   { op: 'leaseGrant', request: { id: 0, ttlSeconds: 60, nowMs: T0_MS } },
   { op: 'leaseRevoke', request: { id: -5 } },
+  { op: 'leaseRevoke', request: { id: 5, ifExpiredAtMs: T0_MS } },
   { op: 'leaseRenew', request: { id: 5, nowMs: T0_MS } },
   { op: 'leaseCheckpoint', request: { checkpoints: [{ id: 5, remainingTtlSeconds: 10 }] } },
   { op: 'leasePromote', request: { nowMs: T0_MS, extendMs: 1_500 } },

@@ -118,6 +118,20 @@ describe('time to live, renew, checkpoint, promote', () => {
     expect(err(sm.leaseRenew({ id: 3, nowMs: T0_MS + 10_000 })).code).toBe('LEASE_NOT_FOUND');
   });
 
+  it('an expiry revoke does nothing to a lease renewed after the leader found it expired', () => {
+    const sm = new MvccStateMachine();
+    ok(sm.leaseGrant({ id: 3, ttlSeconds: 10, nowMs: T0_MS }));
+    ok(sm.put({ key: b('k'), value: b('v'), lease: 3 }));
+    // The leader finds the lease expired at T0+10s; a keep-alive sent at T0+9.9s commits first.
+    ok(sm.leaseRenew({ id: 3, nowMs: T0_MS + 9_900 }));
+    expect(events(sm.leaseRevoke({ id: 3, ifExpiredAtMs: T0_MS + 10_000 }))).toEqual([]);
+    expect(getOne(sm, 'k')?.value).toBe('v');
+    // Still expired when it applies: revoked with its keys, like a client's revoke.
+    const revoked = events(sm.leaseRevoke({ id: 3, ifExpiredAtMs: T0_MS + 19_900 }));
+    expect(eventViews(revoked)).toEqual([{ type: 'DELETE', key: 'k', value: '', modRevision: 3, prev: 'v' }]);
+    expect(err(sm.leaseRenew({ id: 3, nowMs: T0_MS + 19_900 })).code).toBe('LEASE_NOT_FOUND');
+  });
+
   it('promote restarts expiries from the checkpointed remaining TTL, or the full TTL, plus the grace period', () => {
     const sm = new MvccStateMachine();
     ok(sm.leaseGrant({ id: 1, ttlSeconds: 60, nowMs: T0_MS }));

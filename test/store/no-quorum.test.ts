@@ -6,8 +6,8 @@ import { chaosClient } from '../../chaos/cluster/etcd-client.js';
 import { describe, expect, it } from 'vitest';
 import { startClusterForTest } from '../support/process-cluster.js';
 
-/** Ports 39000-39029 belong to this file. */
-const BASE_PORT = 39_000;
+/** Ports 26900-26929 belong to this file. */
+const BASE_PORT = 26_900;
 /** A refused request must come back well within the client's own deadline. */
 const ANSWER_WITHIN_MS = 12_000;
 
