@@ -14,9 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { masterPorts } from '../../cli/ports.js';
+import { REPO_ROOT, STRAKE_BIN as BIN, STRAKE_RUN_TIMEOUT_MS as RUN_TIMEOUT_MS, runStrake, type RunResult } from '../support/run-strake.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BIN = fileURLToPath(new URL('../../bin/strake.js', import.meta.url));
 const BUILT_KV = fileURLToPath(new URL('../../dist/cli/kv/index.js', import.meta.url));
 
 const BASE_PORT = 31_400;
@@ -25,37 +24,9 @@ const MASTERS = 3;
 const READY_TIMEOUT_MS = 60_000;
 /** `up` stops its masters within its own 10 s grace; past this the test kills them by PID. */
 const STOP_TIMEOUT_MS = 15_000;
-/** One `strake kv` run: a Node start plus a loopback round trip takes about a second. */
-const RUN_TIMEOUT_MS = 20_000;
 
 const ENDPOINTS = Array.from({ length: MASTERS }, (_, i) => masterPorts(BASE_PORT, i).kvEndpoint);
 
-interface RunResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runStrake(args: readonly string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-    child.stdin.end(opts.input ?? '');
-  });
-}
 
 /** `strake kv --endpoints <the cluster> ...args` */
 function kv(...args: string[]): Promise<RunResult> {

@@ -15,7 +15,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { Range, type Etcd3, type IKeyValue } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,8 +22,8 @@ import { humanBytes } from '../../cli/kv/output.js';
 import { masterPorts } from '../../cli/ports.js';
 import { BACKUP_HEADER_BYTES } from '../../store/backup/frame.js';
 import { findOnPath, ProcessCluster, ReadyProbe, sleep, startClusterForTest } from '../support/process-cluster.js';
+import { runStrake, type RunResult } from '../support/run-strake.js';
 
-const BIN = fileURLToPath(new URL('../../bin/strake.js', import.meta.url));
 const OLD_BASE_PORT = 26_200;
 const NEW_BASE_PORT = 26_300;
 const NEW_TOKEN = `restored-${NEW_BASE_PORT}`;
@@ -49,26 +48,8 @@ const RUN_TIMEOUT_MS = 30_000;
 const SETUP_MS = 90_000;
 const TEST_MS = 90_000;
 
-interface RunResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 function strake(...args: string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
+  return runStrake(args, { timeoutMs: RUN_TIMEOUT_MS });
 }
 
 async function strakeOk(...args: string[]): Promise<string> {

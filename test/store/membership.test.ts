@@ -9,20 +9,17 @@
  * base port 50 apart (members at base, base+10, base+20; added members at
  * base+30 and base+40). Needs a build (`npm run build`; `npm test` does).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Etcd3, IMember } from 'etcd3';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { chaosClient } from '../../chaos/cluster/etcd-client.js';
 import { MemberProcess } from '../../chaos/cluster/member-process.js';
 import { eventually, retryOnError, startClusterForTest, type ProcessCluster } from '../support/process-cluster.js';
 import { etcdctl, findEtcdctl } from './etcd-harness.js';
+import { STRAKE_BIN, runStrake } from '../support/run-strake.js';
 
-const STRAKE_BIN = fileURLToPath(new URL('../../bin/strake.js', import.meta.url));
-/** One `strake kv` run: a Node start plus a few loopback round trips. */
-const RUN_TIMEOUT_MS = 20_000;
 /** A member catching up from a snapshot and a few hundred entries on loopback takes a second or two. */
 const CATCH_UP_MS = 30_000;
 /** A new leader is elected within two election timeouts (2 s here); generous for a loaded machine. */
@@ -36,27 +33,6 @@ const TEST_MS = 120_000;
 /** Keys written before a member joins: with --snapshot-count 20 and 5 catch-up entries, far past the log a leader keeps. */
 const KEYS_BEFORE_JOIN = 200;
 
-interface RunResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runStrake(args: readonly string[]): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [STRAKE_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-    child.once('error', reject);
-    child.once('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
 
 /** `strake kv --endpoints <endpoints> ...args`; fails the test unless it exits 0. */
 async function kvOk(endpoints: readonly string[], args: readonly string[]): Promise<string> {
