@@ -1,5 +1,5 @@
 /**
- * Injected randomness for the Raft core. The core never calls Math.random:
+ * Injected randomness for the Raft core. The core never uses a global random source:
  * whoever builds a node hands in an Rng, so a simulator seeded with S replays
  * exactly, and production uses a seed from the OS.
  */
