@@ -3,8 +3,8 @@
  * module that owns it.
  */
 import { Command, CommanderError } from 'commander';
-import { registerChaosCommand } from '../chaos/kv/chaos-command.js';
 import { registerSimCommand } from '../chaos/sim/sim-command.js';
+import { registerChaosCommand } from './chaos.js';
 import { registerKvCommand } from './kv/index.js';
 import { registerMasterCommand } from './master.js';
 import { registerUpCommand } from './up.js';

@@ -6,8 +6,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
-import { runKvChaos } from './kv-chaos.js';
+import type { Command } from 'commander';
+import { runKvChaos } from '../chaos/kv/kv-chaos.js';
+import type { ExitCodeSink } from './main.js';
+import { parseIntegerOption } from './options.js';
 
 interface ChaosKvFlags {
   seed?: number;
@@ -22,14 +24,10 @@ interface ChaosKvFlags {
 }
 
 function int(flag: string, min: number, max: number): (v: string) => number {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${flag} must be an integer in [${min}, ${max}], got "${v}"`);
-    return n;
-  };
+  return (v: string): number => parseIntegerOption(flag, v, min, max);
 }
 
-export function registerChaosCommand(program: Command, setExitCode: (code: number) => void): void {
+export function registerChaosCommand(program: Command, setExitCode: ExitCodeSink): void {
   const chaos = program.command('chaos').description('fault-injection runs against real processes');
   chaos
     .command('kv')
