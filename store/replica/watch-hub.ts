@@ -78,9 +78,12 @@ export class WatchHub {
 
   /** Called after each applied write with the events of its one revision. */
   onApplied(revision: number, events: readonly WatchEvent[]): void {
+    if (this.watchers.size === 0) return;
+    // Decoded once per revision, not once per watcher: this runs on every apply.
+    const keyIds = events.map((e) => keyIdOf(e.kv.key));
     for (const w of this.watchers) {
       if (!w.synced || revision < w.nextRevision) continue;
-      const mine = this.select(w, events);
+      const mine = this.select(w, events, keyIds);
       w.nextRevision = revision + 1;
       if (mine.length > 0) w.sink.onEvents(mine);
     }
@@ -118,11 +121,10 @@ export class WatchHub {
     return w.synced ? current : Math.min(w.nextRevision - 1, current);
   }
 
-  private select(w: Watcher, events: readonly WatchEvent[]): WatchEvent[] {
+  private select(w: Watcher, events: readonly WatchEvent[], keyIds: readonly string[]): WatchEvent[] {
     const out: WatchEvent[] = [];
-    for (const e of events) {
-      if (!rangeContains(w.range, keyIdOf(e.kv.key))) continue;
-      out.push(w.prevKv || e.prevKv === undefined ? e : { type: e.type, kv: e.kv });
+    for (let i = 0; i < events.length; i++) {
+      if (rangeContains(w.range, keyIds[i]!)) out.push(asRequested(w, events[i]!));
     }
     return out;
   }
@@ -147,7 +149,7 @@ export class WatchHub {
       else w.sink.onCanceled({ error: result.error });
       return;
     }
-    const events = result.value.events.map((e) => (w.prevKv || e.prevKv === undefined ? e : { type: e.type, kv: e.kv }));
+    const events = result.value.events.map((e) => asRequested(w, e));
     w.nextRevision = result.value.nextRevision;
     if (events.length > 0) w.sink.onEvents(events);
     if (w.canceled) return;
@@ -166,4 +168,9 @@ function rangeEndOf(r: KeyRange): Uint8Array | undefined {
     case 'range':
       return Buffer.from(r.end, 'latin1');
   }
+}
+
+/** The event as this watcher asked for it: without prevKv unless requested. */
+function asRequested(w: Watcher, e: WatchEvent): WatchEvent {
+  return w.prevKv || e.prevKv === undefined ? e : { type: e.type, kv: e.kv };
 }
