@@ -52,7 +52,6 @@ export class Nemesis {
   private healAtTick: number | undefined;
   /** False once the fault phase ends. */
   private active = true;
-  private tick = 0;
   /** Doomed leaders that die right after their first commit: id → incarnation. */
   private readonly killAfterCommit = new Map<number, number>();
   crashes = 0;
@@ -71,7 +70,6 @@ export class Nemesis {
   }
 
   onTick(tick: number): void {
-    this.tick = tick;
     this.restartDue(tick);
     if (this.healAtTick !== undefined && this.healAtTick <= tick) this.healPartitions();
     const r = this.rates;

@@ -84,7 +84,7 @@ export class Workload implements ClientHooks {
       const id = this.nextProposalId++;
       const p = { data: encodeWrite({ key: this.rng.nextInt(KEYS_COUNT), id }), accepted: 0, retryAtTick: tick, hint: 0 };
       this.pending.set(id, p);
-      this.attempt(id, p, tick);
+      this.attempt(p, tick);
     }
     for (let n = this.draw(this.rates.readsPerTick); n > 0 && this.reads.size < PENDING_READS_MAX; n--) {
       this.issueRead(tick);
@@ -115,7 +115,7 @@ export class Workload implements ClientHooks {
     }
   }
 
-  private attempt(id: number, p: PendingProposal, tick: number): void {
+  private attempt(p: PendingProposal, tick: number): void {
     const hinted = this.cluster.replicas.get(p.hint);
     const r = hinted?.up === true ? hinted : this.pickLive();
     if (r === undefined) {
@@ -135,8 +135,8 @@ export class Workload implements ClientHooks {
   }
 
   private retryDue(tick: number): void {
-    for (const [id, p] of this.pending) {
-      if (p.retryAtTick <= tick) this.attempt(id, p, tick);
+    for (const p of this.pending.values()) {
+      if (p.retryAtTick <= tick) this.attempt(p, tick);
     }
   }
 

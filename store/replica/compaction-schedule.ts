@@ -66,7 +66,7 @@ export class PeriodicSchedule implements CompactionSchedule {
   /** One retention before the first compaction, then the compaction interval. */
   private waitMs: number;
 
-  constructor(private readonly retentionMs: number) {
+  constructor(retentionMs: number) {
     if (!(retentionMs >= PERIODIC_RETENTION_MS_MIN && retentionMs <= PERIODIC_RETENTION_MS_MAX)) {
       throw new RangeError(`periodic retention ${retentionMs} ms is outside ${PERIODIC_RETENTION_MS_MIN}..${PERIODIC_RETENTION_MS_MAX} ms`);
     }
