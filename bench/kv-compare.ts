@@ -9,12 +9,8 @@
  *
  * Every run is bounded by --requests and by RUN_DEADLINE_MS.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
+import { ClusterKind, ProcessCluster } from '../chaos/cluster/process-cluster.js';
 
 /** No single measurement may run longer than this. */
 const RUN_DEADLINE_MS = 120_000;
@@ -50,51 +46,6 @@ function parseArgs(argv: readonly string[]): Options {
     else throw new Error(`unknown flag ${flag}`);
   }
   return o;
-}
-
-async function startEtcd(dir: string): Promise<{ endpoints: string[]; procs: ChildProcess[] }> {
-  if (spawnSync('etcd', ['--version']).status !== 0) throw new Error('etcd is not installed (Debian package etcd-server)');
-  const names = ['e0', 'e1', 'e2'];
-  const peer = (i: number): string => `http://127.0.0.1:${ETCD_BASE_PORT + 10 * i}`;
-  const client = (i: number): string => `http://127.0.0.1:${ETCD_BASE_PORT + 10 * i + 1}`;
-  const initial = names.map((n, i) => `${n}=${peer(i)}`).join(',');
-  const procs = names.map((n, i) =>
-    spawn('etcd', [
-      '--name', n, '--data-dir', join(dir, n),
-      '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i),
-      '--listen-client-urls', client(i), '--advertise-client-urls', client(i),
-      '--initial-cluster', initial, '--initial-cluster-state', 'new', '--initial-cluster-token', 'bench',
-      '--log-level', 'error',
-    ], { stdio: 'ignore' }),
-  );
-  return { endpoints: names.map((_, i) => client(i)), procs };
-}
-
-async function startStrake(dir: string): Promise<{ endpoints: string[]; procs: ChildProcess[] }> {
-  const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'strake.js');
-  const proc = spawn(process.execPath, [bin, 'up', '--masters', '3', '--nodes', '0', '--base-port', String(STRAKE_BASE_PORT), '--data-dir', dir], {
-    stdio: 'ignore',
-  });
-  const endpoints = [0, 1, 2].map((i) => `http://127.0.0.1:${STRAKE_BASE_PORT + 10 * i + 1}`);
-  return { endpoints, procs: [proc] };
-}
-
-async function waitReady(endpoints: readonly string[]): Promise<void> {
-  const deadline = Date.now() + READY_DEADLINE_MS;
-  const client = new Etcd3({ hosts: [...endpoints], dialTimeout: 1000 });
-  try {
-    while (Date.now() < deadline) {
-      try {
-        await client.put('bench/ready').value('1').exec();
-        return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-    throw new Error(`cluster at ${endpoints.join(',')} not ready within ${READY_DEADLINE_MS} ms`);
-  } finally {
-    client.close();
-  }
 }
 
 async function runLoad(endpoints: readonly string[], inFlight: number, o: Options): Promise<RunResult> {
@@ -137,16 +88,15 @@ async function measure(system: 'strake' | 'etcd', o: Options): Promise<Map<numbe
   for (const inFlight of o.inFlight) {
     const runs: RunResult[] = [];
     for (let r = 0; r < o.runs; r++) {
-      const dir = await mkdtemp(join(tmpdir(), `strake-bench-${system}-`));
-      const cluster = system === 'etcd' ? await startEtcd(dir) : await startStrake(dir);
+      const kind = system === 'etcd' ? ClusterKind.Etcd : ClusterKind.Strake;
+      const cluster = await ProcessCluster.start({ kind, basePort: system === 'etcd' ? ETCD_BASE_PORT : STRAKE_BASE_PORT });
       try {
-        await waitReady(cluster.endpoints);
-        runs.push(await runLoad(cluster.endpoints, inFlight, o));
+        await cluster.waitReady({ timeoutMs: READY_DEADLINE_MS });
+        runs.push(await runLoad(cluster.endpoints().map((e) => `http://${e}`), inFlight, o));
         process.stderr.write(`${system} in-flight=${inFlight} run ${r + 1}/${o.runs}: ${runs[runs.length - 1]!.opsPerSec.toFixed(0)} ops/s\n`);
       } finally {
-        for (const p of cluster.procs) p.kill('SIGTERM');
-        await Promise.all(cluster.procs.map((p) => new Promise((res) => (p.exitCode !== null ? res(null) : p.once('exit', res)))));
-        await rm(dir, { recursive: true, force: true });
+        await cluster.stopAll();
+        cluster.removeData();
       }
     }
     out.set(inFlight, {
