@@ -28,9 +28,10 @@ describe('a member without a quorum', () => {
     await cluster.kill(1);
     await cluster.kill(2);
     const lonely = chaosClient([cluster.endpoint(0)], { callTimeoutMs: 30_000 });
+    let write = '';
     try {
       const started = Date.now();
-      const write = await failureOf(lonely.put('nq/k').value('during').exec());
+      write = await failureOf(lonely.put('nq/k').value('during').exec());
       const read = await failureOf(lonely.get('nq/k').string());
       expect(Date.now() - started).toBeLessThan(2 * ANSWER_WITHIN_MS);
       expect(write).toMatch(/etcdserver: (no leader|request timed out|leader changed)/);
@@ -41,7 +42,11 @@ describe('a member without a quorum', () => {
     }
     await cluster.restart(1);
     await cluster.waitReady({ indices: [0, 1] });
-    expect(await cluster.withClient([0], (c) => c.get('nq/k').string())).toBe('before');
+    // A write that timed out may still commit once the quorum is back (as in etcd);
+    // one refused with "no leader" or "leader changed" was never appended.
+    const recovered = await cluster.withClient([0], (c) => c.get('nq/k').string());
+    if (/request timed out/.test(write)) expect(['before', 'during']).toContain(recovered);
+    else expect(recovered).toBe('before');
     await cluster.withClient([0], (c) => c.put('nq/k').value('after').exec());
     expect(await cluster.withClient([1], (c) => c.get('nq/k').string())).toBe('after');
   }, 90_000);
