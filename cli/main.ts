@@ -8,8 +8,8 @@ import { registerChaosCommand } from './chaos.js';
 import { registerKvCommand } from './kv/index.js';
 import { registerMasterCommand } from './master.js';
 import { registerUpCommand } from './up.js';
+import { VERSION } from './version.js';
 
-export const VERSION = '0.1.0';
 
 /** Sub-commands report their outcome here instead of calling process.exit. */
 export type ExitCodeSink = (code: number) => void;

@@ -1,14 +1,19 @@
 /**
  * `strake master`: runs one control-plane member. Flags mirror etcd's where they
- * overlap (DESIGN.md). This version serves the replicated store (etcd v3 gRPC);
- * the HTTP API on --listen-api comes with the API server.
+ * overlap (DESIGN.md). It serves the replicated store (etcd v3 gRPC) and, with
+ * --listen-api, the Kubernetes-style HTTP API over it. With --store etcd://...
+ * it runs the HTTP API alone, over an external etcd cluster.
  */
 import type { Command } from 'commander';
 import { AutoCompactionConfigError, parseAutoCompaction } from '../store/replica/compaction-config.js';
 import type { AutoCompactionConfig } from '../store/replica/compaction-schedule.js';
 import { JoinError } from '../store/replica/join.js';
 import { startMember, type RunningMember } from '../store/replica/member.js';
+import { ApiFlagError, kvBackendOf, parseStoreFlag, serveApi } from './api-serving.js';
+import type { RunningApiServer } from '../control-plane/api/server.js';
+import type { KvBackend } from '../store/kv-backend.js';
 import type { ExitCodeSink } from './main.js';
+import { VERSION } from './version.js';
 import { parseIntegerOption } from './options.js';
 
 interface MasterFlags {
@@ -28,6 +33,11 @@ interface MasterFlags {
   autoCompactionMode: string;
   autoCompactionRetention: string;
   autoCompactionInterval?: string;
+  store: string;
+  tokenAuthFile?: string;
+  serviceAccountKeyFile?: string;
+  serviceClusterIpRange?: string;
+  anonymousAuth: boolean;
 }
 
 export function registerMasterCommand(program: Command, setExitCode: ExitCodeSink): void {
@@ -38,7 +48,12 @@ export function registerMasterCommand(program: Command, setExitCode: ExitCodeSin
     .requiredOption('--data-dir <dir>', 'where the member keeps its log and snapshots')
     .option('--listen-peer <url>', 'URL for Raft peer traffic', 'http://127.0.0.1:24000')
     .option('--listen-client <host:port>', 'etcd v3 gRPC endpoint', '127.0.0.1:24001')
-    .option('--listen-api <url>', 'HTTP API (served once the API server is built)')
+    .option('--listen-api <url>', 'Kubernetes-style HTTP API, e.g. http://127.0.0.1:24002 (not served when absent)')
+    .option('--store <spec>', 'where the HTTP API keeps its objects: embedded (this member) or etcd://host:port,... (runs no Raft member)', 'embedded')
+    .option('--token-auth-file <file>', 'static bearer tokens, CSV: token,user,uid,"group1,group2"')
+    .option('--service-account-key-file <file>', 'key that signs service-account tokens (32+ bytes, raw or hex)')
+    .option('--service-cluster-ip-range <cidr>', 'ClusterIP range of Services', '10.96.0.0/12')
+    .option('--anonymous-auth', 'serve requests without credentials as system:anonymous (default: refuse with 401)', false)
     .option('--initial-cluster <spec>', 'name=peerURL,... of the initial members (default: this member alone)')
     .option('--initial-cluster-state <state>', 'new | existing', 'new')
     .option('--cluster-token <token>', 'distinguishes clusters sharing hosts', 'strake')
@@ -75,14 +90,52 @@ async function runMaster(f: MasterFlags): Promise<number> {
     process.stderr.write(`${autoCompaction.message}\n`);
     return 2;
   }
+  let etcdEndpoints: readonly string[] | undefined;
+  try {
+    etcdEndpoints = parseStoreFlag(f.store);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+  if (etcdEndpoints !== undefined && f.listenApi === undefined) {
+    process.stderr.write('--store etcd://... runs the HTTP API only, so --listen-api is required\n');
+    return 2;
+  }
   const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${f.name} ${line}\n`);
-  const member = await startOrExplain({
+  const member = etcdEndpoints === undefined ? await startOrExplain(memberOptions(f, autoCompaction, log)) : undefined;
+  if (member instanceof JoinError) {
+    process.stderr.write(`error: ${member.message}\n`);
+    return 1;
+  }
+  let backend: KvBackend | undefined;
+  let api: RunningApiServer | undefined;
+  if (f.listenApi !== undefined) {
+    backend = kvBackendOf(etcdEndpoints, member?.backend);
+    try {
+      api = await serveApi(backend, { ...f, listenApi: f.listenApi, version: VERSION }, log);
+    } catch (err) {
+      if (!(err instanceof ApiFlagError)) throw err;
+      process.stderr.write(`${err.message}\n`);
+      await backend.close();
+      await member?.stop();
+      return 2;
+    }
+  }
+  await untilStopped(log, member?.removed);
+  await api?.close();
+  await backend?.close();
+  await member?.stop();
+  return 0;
+}
+
+function memberOptions(f: MasterFlags, autoCompaction: AutoCompactionConfig | undefined, log: (line: string) => void): Parameters<typeof startMember>[0] {
+  return {
     name: f.name,
     dataDir: f.dataDir,
     listenPeer: f.listenPeer,
     listenClient: f.listenClient,
     initialCluster: f.initialCluster ?? `${f.name}=${f.listenPeer}`,
-    initialClusterState: f.initialClusterState,
+    initialClusterState: f.initialClusterState as 'new' | 'existing',
     clusterToken: f.clusterToken,
     electionTicks: f.electionTicks,
     heartbeatMs: f.heartbeatMs,
@@ -91,13 +144,12 @@ async function runMaster(f: MasterFlags): Promise<number> {
     quotaBackendBytes: f.quotaBackendBytes,
     ...(autoCompaction === undefined ? {} : { autoCompaction }),
     log,
-  });
-  if (member instanceof JoinError) {
-    process.stderr.write(`error: ${member.message}\n`);
-    return 1;
-  }
-  if (f.listenApi !== undefined) log(`note: the HTTP API (${f.listenApi}) is not served by this version`);
-  await new Promise<void>((resolve) => {
+  };
+}
+
+/** Resolves on SIGINT/SIGTERM, or once this member was removed from its cluster. */
+function untilStopped(log: (line: string) => void, removed: Promise<void> | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
     const onSignal = (sig: string): void => {
       log(`received ${sig}; stopping`);
       resolve();
@@ -105,13 +157,11 @@ async function runMaster(f: MasterFlags): Promise<number> {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     // Like etcd, a member removed from the cluster stops on its own, with exit code 0.
-    void member.removed.then(() => {
+    void removed?.then(() => {
       log('stopping: removed from the cluster');
       resolve();
     });
   });
-  await member.stop();
-  return 0;
 }
 
 /** The member, or the reason it cannot join its cluster (said to the user without a stack trace). */

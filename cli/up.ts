@@ -1,8 +1,9 @@
 /**
  * `strake up`: the embedded default cluster. Starts the masters as separate OS
- * processes on loopback (ports from --base-port, see DESIGN.md), writes
- * <data-dir>/cluster.json, waits until every member answers, prints the
- * endpoints, and stops everything cleanly on SIGINT/SIGTERM.
+ * processes on loopback (ports from --base-port, see DESIGN.md), each serving
+ * the store and the HTTP API; writes the credentials, a kubeconfig and
+ * <data-dir>/cluster.json; waits until every member's store and API answer,
+ * prints the endpoints, and stops everything cleanly on SIGINT/SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, open, writeFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Etcd3 } from 'etcd3';
+import { ensureCredentials, writeKubeconfig, type ClusterCredentials } from './credentials.js';
 import type { ExitCodeSink } from './main.js';
 import { masterPorts } from './ports.js';
 import { parseIntegerOption } from './options.js';
@@ -31,6 +33,7 @@ export interface ClusterFile {
     dataDir: string;
   }>;
   readonly nodes: Array<{ name: string; pid: number }>;
+  readonly kubeconfig: string;
 }
 
 interface UpOptions {
@@ -74,11 +77,14 @@ async function runUp(opts: UpOptions): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const file: ClusterFile = { masters: [], nodes: [] };
+  const credentials = await ensureCredentials(dataDir);
+  const kubeconfig = join(dataDir, 'kubeconfig');
+  await writeKubeconfig(kubeconfig, members, credentials.adminToken);
+  const file: ClusterFile = { masters: [], nodes: [], kubeconfig };
   for (const m of members) {
     const memberDir = join(dataDir, m.name);
     await mkdir(memberDir, { recursive: true });
-    const child = await startMaster({ ...m, memberDir, initialCluster });
+    const child = await startMaster({ ...m, memberDir, initialCluster }, credentials);
     children.push(child);
     child.once('exit', (code, signal) => {
       if (!stopping) process.stderr.write(`master ${m.name} (pid ${child.pid}) exited: ${signal ?? `code ${code}`}\n`);
@@ -88,7 +94,9 @@ async function runUp(opts: UpOptions): Promise<number> {
   }
   await writeFile(join(dataDir, 'cluster.json'), JSON.stringify(file, null, 2) + '\n');
 
-  const ready = await waitReady(members.map((m) => m.kvEndpoint), READY_TIMEOUT_MS);
+  const ready =
+    (await waitReady(members.map((m) => m.kvEndpoint), READY_TIMEOUT_MS)) &&
+    (await waitApiReady(members.map((m) => m.apiUrl), credentials.adminToken, READY_TIMEOUT_MS));
   if (!ready) {
     process.stderr.write(`cluster did not become ready within ${READY_TIMEOUT_MS} ms; see ${dataDir}/m*/master.log\n`);
     await stopAll();
@@ -97,9 +105,11 @@ async function runUp(opts: UpOptions): Promise<number> {
   process.stdout.write(
     [
       'cluster is ready',
-      ...file.masters.map((m) => `  ${m.name}: kv ${m.kvEndpoint}  peer ${m.peerUrl}  (pid ${m.pid})`),
+      ...file.masters.map((m) => `  ${m.name}: api ${m.apiUrl}  kv ${m.kvEndpoint}  peer ${m.peerUrl}  (pid ${m.pid})`),
       `  cluster file: ${join(dataDir, 'cluster.json')}`,
-      `  try: npx strake kv --endpoints ${file.masters.map((m) => m.kvEndpoint).join(',')} put foo bar`,
+      `  kubeconfig:   ${kubeconfig}`,
+      `  try: kubectl --kubeconfig ${kubeconfig} get namespaces`,
+      `       npx strake kv --endpoints ${file.masters.map((m) => m.kvEndpoint).join(',')} get --prefix /registry/ --keys-only`,
       'press Ctrl-C to stop',
       '',
     ].join('\n'),
@@ -118,7 +128,7 @@ async function startMaster(m: {
   peerUrl: string;
   kvEndpoint: string;
   apiUrl: string;
-}): Promise<ChildProcess> {
+}, credentials: ClusterCredentials): Promise<ChildProcess> {
   const log = await open(join(m.memberDir, 'master.log'), 'a');
   const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'strake.js');
   const args = [
@@ -131,6 +141,8 @@ async function startMaster(m: {
     '--listen-api', m.apiUrl,
     '--initial-cluster', m.initialCluster,
     '--initial-cluster-state', 'new',
+    '--token-auth-file', credentials.tokenFile,
+    '--service-account-key-file', credentials.serviceAccountKeyFile,
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', log.fd, log.fd], detached: false });
   child.once('exit', () => void log.close());
@@ -162,6 +174,23 @@ async function waitReady(endpoints: readonly string[], timeoutMs: number): Promi
       }
       await new Promise((r) => setTimeout(r, 250));
     }
+  }
+  return pending.size === 0;
+}
+
+/** Waits until every API server answers /readyz (store reachable, watch cache synced). */
+async function waitApiReady(apiUrls: readonly string[], token: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  const pending = new Set(apiUrls);
+  while (pending.size > 0 && Date.now() < deadline) {
+    for (const url of [...pending]) {
+      const res = await fetch(`${url}/readyz`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+      if (res?.status === 200) {
+        pending.delete(url);
+        process.stderr.write(`  api ${url} ready (${apiUrls.length - pending.size}/${apiUrls.length})\n`);
+      }
+    }
+    if (pending.size > 0) await new Promise((r) => setTimeout(r, 250));
   }
   return pending.size === 0;
 }

@@ -1,0 +1,99 @@
+/**
+ * The HTTP API part of `strake master`: builds the KvBackend (this master's
+ * embedded store, or an external etcd cluster given with --store), loads the
+ * credentials files, starts the API server and listens on --listen-api.
+ */
+import { readFile } from 'node:fs/promises';
+import { startApiServer, type RunningApiServer } from '../control-plane/api/server.js';
+import { loadTokenFile, SIGNING_KEY_BYTES_MIN, type TokenTable } from '../control-plane/auth/index.js';
+import type { EtcdBackend } from '../store/etcd-server/backend.js';
+import type { KvBackend } from '../store/kv-backend.js';
+import { EmbeddedKvBackend } from '../store/kv-backend/embedded.js';
+import { Etcd3KvBackend } from '../store/kv-backend/etcd3.js';
+
+export interface ApiFlags {
+  readonly listenApi: string;
+  readonly tokenAuthFile?: string;
+  readonly serviceAccountKeyFile?: string;
+  readonly serviceClusterIpRange?: string;
+  readonly anonymousAuth: boolean;
+  readonly version: string;
+}
+
+export class ApiFlagError extends Error {
+  override readonly name = 'ApiFlagError';
+}
+
+/** `embedded` or `etcd://host:port[,host:port...]`; returns the etcd endpoints, or undefined for embedded. */
+export function parseStoreFlag(spec: string): readonly string[] | undefined {
+  if (spec === 'embedded') return undefined;
+  const m = /^etcd:\/\/(.+)$/.exec(spec);
+  const endpoints = m === null ? [] : m[1]!.split(',').map((s) => s.trim());
+  if (endpoints.length === 0 || endpoints.some((e) => !/^[^/:,\s]+:\d{1,5}$/.test(e))) {
+    throw new ApiFlagError(`--store must be "embedded" or "etcd://host:port[,host:port...]", got "${spec}"`);
+  }
+  return endpoints;
+}
+
+export function kvBackendOf(etcdEndpoints: readonly string[] | undefined, member: EtcdBackend | undefined): KvBackend {
+  if (etcdEndpoints !== undefined) return new Etcd3KvBackend({ endpoints: [...etcdEndpoints] });
+  if (member === undefined) throw new Error('kvBackendOf: an embedded store needs a running member');
+  return new EmbeddedKvBackend(member);
+}
+
+/** host and port of an http:// URL (the only scheme the API listens on for now). */
+export function listenAddress(url: string): { host: string; port: number } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ApiFlagError(`--listen-api must be a URL like http://127.0.0.1:24002, got "${url}"`);
+  }
+  if (u.protocol !== 'http:' || u.port === '') throw new ApiFlagError(`--listen-api must be http://host:port, got "${url}"`);
+  return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) };
+}
+
+export async function serveApi(backend: KvBackend, f: ApiFlags, log: (line: string) => void): Promise<RunningApiServer> {
+  const { host, port } = listenAddress(f.listenApi);
+  const tokenFile = f.tokenAuthFile === undefined ? undefined : await loadTokens(f.tokenAuthFile);
+  const serviceAccountKey = f.serviceAccountKeyFile === undefined ? undefined : await loadKey(f.serviceAccountKeyFile);
+  if (tokenFile === undefined && serviceAccountKey === undefined && !f.anonymousAuth) {
+    log('note: no --token-auth-file and no --service-account-key-file: every API request will be refused (401)');
+  }
+  const api = await startApiServer({
+    backend,
+    access: {
+      ...(tokenFile === undefined ? {} : { tokenFile }),
+      ...(serviceAccountKey === undefined ? {} : { serviceAccountKey }),
+      allowAnonymous: f.anonymousAuth,
+    },
+    ...(f.serviceClusterIpRange === undefined ? {} : { serviceCidr: f.serviceClusterIpRange }),
+    version: f.version,
+    log,
+  });
+  await api.app.listen({ host, port });
+  log(`api: serving on ${f.listenApi} (store: ${backend.kind})`);
+  return api;
+}
+
+async function loadTokens(path: string): Promise<TokenTable> {
+  try {
+    return await loadTokenFile(path);
+  } catch (err) {
+    throw new ApiFlagError(`--token-auth-file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** The service-account signing key: a file of at least SIGNING_KEY_BYTES_MIN bytes (hex text is decoded). */
+async function loadKey(path: string): Promise<Buffer> {
+  let raw: Buffer;
+  try {
+    raw = await readFile(path);
+  } catch (err) {
+    throw new ApiFlagError(`--service-account-key-file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const text = raw.toString('utf8').trim();
+  const key = /^[0-9a-f]+$/i.test(text) && text.length % 2 === 0 ? Buffer.from(text, 'hex') : raw;
+  if (key.length < SIGNING_KEY_BYTES_MIN) throw new ApiFlagError(`--service-account-key-file ${path}: the key has ${key.length} bytes; at least ${SIGNING_KEY_BYTES_MIN} are needed`);
+  return key;
+}
