@@ -13,8 +13,8 @@ export type ClusterKind = (typeof ClusterKind)[keyof typeof ClusterKind];
 
 /**
  * The port contract of DESIGN.md: with base port P, member i listens on P+10i
- * (Raft peers) and P+10i+1 (etcd v3 gRPC); P+10i+2 (HTTP API) is not started
- * here. cli/ports.ts states the same contract for `strake up`; chaos/ may not
+ * (Raft peers), P+10i+1 (etcd v3 gRPC) and, when the cluster serves the HTTP
+ * API, P+10i+2. cli/ports.ts states the same contract for `strake up`; chaos/ may not
  * import cli/, so the arithmetic is repeated here and the two must agree.
  */
 const PORTS_PER_MEMBER = 10;
@@ -22,11 +22,12 @@ const PORTS_PER_MEMBER = 10;
 export interface MemberPorts {
   readonly peer: number;
   readonly client: number;
+  readonly api: number;
 }
 
 export function memberPorts(basePort: number, index: number): MemberPorts {
   const peer = basePort + PORTS_PER_MEMBER * index;
-  return { peer, client: peer + 1 };
+  return { peer, client: peer + 1, api: peer + 2 };
 }
 
 export interface MemberSpec {
@@ -36,6 +37,8 @@ export interface MemberSpec {
   readonly peerUrl: string;
   /** etcd v3 gRPC endpoint, host:port. */
   readonly endpoint: string;
+  /** The HTTP API's URL (served only by strake clusters started with `api`). */
+  readonly apiUrl: string;
   readonly dataDir: string;
   readonly logFile: string;
 }
@@ -51,6 +54,7 @@ export function memberSpecs(o: { readonly basePort: number; readonly size: numbe
       ports,
       peerUrl: `http://127.0.0.1:${ports.peer}`,
       endpoint: `127.0.0.1:${ports.client}`,
+      apiUrl: `http://127.0.0.1:${ports.api}`,
       dataDir: join(o.rootDir, name),
       logFile: join(o.rootDir, `${name}.log`),
     };
@@ -69,6 +73,13 @@ export interface ClusterFlags {
   readonly snapshotCount?: number;
   /** Appended to every member's command line, e.g. ['--quota-backend-bytes', '65536']. */
   readonly extraArgs?: readonly string[];
+  /** Serve the HTTP API too (strake only), with these credentials files. */
+  readonly api?: ApiFlags;
+}
+
+export interface ApiFlags {
+  readonly tokenFile: string;
+  readonly serviceAccountKeyFile?: string;
 }
 
 /** The named executable on PATH, if any. */
@@ -125,7 +136,16 @@ function strakeArgs(m: MemberSpec, f: ClusterFlags): string[] {
     '--heartbeat-ms', String(f.heartbeatMs ?? 100),
     '--election-ticks', String(f.electionTicks ?? 10),
     ...(f.snapshotCount === undefined ? [] : ['--snapshot-count', String(f.snapshotCount)]),
+    ...(f.api === undefined ? [] : apiArgs(m, f.api)),
     ...(f.extraArgs ?? []),
+  ];
+}
+
+function apiArgs(m: MemberSpec, a: ApiFlags): string[] {
+  return [
+    '--listen-api', m.apiUrl,
+    '--token-auth-file', a.tokenFile,
+    ...(a.serviceAccountKeyFile === undefined ? [] : ['--service-account-key-file', a.serviceAccountKeyFile]),
   ];
 }
 

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { Etcd3, type IStatusResponse } from 'etcd3';
 import { chaosClient } from './etcd-client.js';
 import { KILL_EXIT_WAIT_MS, MemberProcess, mustBeFreePorts, readTail, STOP_GRACE_MS, type MemberCommand } from './member-process.js';
-import { ClusterKind, memberCommandOf, memberPorts, memberSpecs, type ClusterFlags, type MemberSpec } from './member-spec.js';
+import { ClusterKind, memberCommandOf, memberPorts, memberSpecs, type ApiFlags, type ClusterFlags, type MemberSpec } from './member-spec.js';
 import { errorMessage, eventually, POLL_INTERVAL_MS, sleep } from './poll.js';
 
 export { STOP_GRACE_MS } from './member-process.js';
@@ -72,6 +72,8 @@ export interface ProcessClusterOptions {
   readonly extraArgs?: readonly string[];
   /** Members are named <prefix>0, <prefix>1, …; default "m" for strake, "e" for etcd. */
   readonly namePrefix?: string;
+  /** Serve the HTTP API on P+10i+2 too (strake only), with these credentials files. */
+  readonly api?: ApiFlags;
 }
 
 export class ProcessCluster {
@@ -95,7 +97,7 @@ export class ProcessCluster {
     const commandOf = memberCommandOf(kind);
     for (let i = 0; i < size; i++) {
       const ports = memberPorts(o.basePort, i);
-      await mustBeFreePorts([ports.peer, ports.client]);
+      await mustBeFreePorts(o.api === undefined ? [ports.peer, ports.client] : [ports.peer, ports.client, ports.api]);
     }
     const rootDir = o.dir ?? mkdtempSync(join(tmpdir(), `${kind}-proc-${o.basePort}-`));
     if (o.dir !== undefined) mkdirSync(rootDir, { recursive: true });

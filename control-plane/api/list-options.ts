@@ -6,7 +6,8 @@
  */
 import type { KubeObject } from '../../proto/k8s/meta.js';
 import type { ResourceDescriptor } from '../registry/resources.js';
-import { parseFieldSelector, parseLabelSelector, SelectorError } from '../selectors/index.js';
+import { fieldsOf, parseFieldSelector } from '../selectors/field-selector.js';
+import { parseLabelSelector, SelectorError } from '../selectors/label-selector.js';
 import { badRequest } from './errors.js';
 
 export type Query = Readonly<Record<string, string | string[] | undefined>>;
@@ -70,11 +71,11 @@ function selectorsOf(r: ResourceDescriptor, q: Query, namespaced: boolean): { fn
   try {
     const labels = parseLabelSelector(labelText);
     const fields = parseFieldSelector(fieldText);
-    for (const f of fields.fields()) {
+    for (const f of fieldsOf(fields)) {
       if (!supportedField(r, f, namespaced)) throw badRequest(`field label not supported: ${f}`);
     }
     const fn = (o: KubeObject): boolean =>
-      labels.matches(o.metadata.labels ?? {}) && fields.matches((path) => fieldValue(r, o, path));
+      labels.matches(o.metadata.labels ?? {}) && fields.matches((path: string) => fieldValue(r, o, path));
     return { fn, present: labelText.trim() !== '' || fieldText.trim() !== '' };
   } catch (err) {
     if (err instanceof SelectorError) throw badRequest(err.message);

@@ -12,6 +12,7 @@
 import type { KubeObject, ListMeta } from '../../proto/k8s/meta.js';
 import { StatusReason } from '../../proto/k8s/meta.js';
 import type { KvBackend } from '../../store/kv-backend.js';
+import type { RbacSource } from '../auth/index.js';
 import { applyPatch, patchSchemaFor, PatchError, PatchErrorHttpStatus } from '../patch/index.js';
 import { listPrefix, objectKey } from '../registry/keys.js';
 import { ObjectStore, SideConflictError, apiErrorOfStore, refOf, type ObjectAddress } from '../registry/object-store.js';
@@ -19,7 +20,7 @@ import { apiVersionOf, type ResourceDescriptor } from '../registry/resources.js'
 import { ALLOCATE_ATTEMPTS_MAX, claimIp, type ServiceCidr } from '../registry/service-ips.js';
 import { UpdateScope, mustBeObjectOf, prepareCreate, prepareUpdate, sameJson } from '../registry/strategy.js';
 import type { WatchCache } from '../registry/watch-cache.js';
-import { ApiError, badRequest, invalid, notFound } from './errors.js';
+import { ApiError, badRequest, invalid, notFound, staleResourceVersion } from './errors.js';
 import { encodeContinue, type ListOptions } from './list-options.js';
 import { PatchType } from './negotiation.js';
 import type { NamespaceLifecycle } from './namespace-lifecycle.js';
@@ -36,6 +37,8 @@ export interface HandlerDeps {
   readonly namespaces: NamespaceLifecycle;
   readonly serviceCidr: ServiceCidr;
   readonly nowMs: () => number;
+  /** RBAC objects, for the access reviews the server answers. */
+  readonly rbac: RbacSource;
 }
 
 export interface ObjectList {
@@ -105,16 +108,14 @@ export class ObjectHandlers {
       throw new ApiError(StatusReason.UnsupportedMediaType, 'server-side apply (application/apply-patch+yaml) is not supported; use client-side `kubectl apply`');
     }
     const schema = patchSchemaFor(a.resource.group, a.resource.kind);
-    let pinned: string | undefined;
-    const result = await this.writeUpdate(a, (current) => {
-      const patched = patchedObject(a, contentType, current, patch, schema);
-      // A patch that names a resourceVersion makes it a precondition, as in Kubernetes.
-      pinned = patched.metadata?.resourceVersion as string | undefined;
-      if (pinned !== undefined && pinned !== current.metadata.resourceVersion) return undefined;
+    return this.writeUpdate(a, (current) => {
+      // Patched without its resourceVersion: one that the patch itself names is a precondition, as in Kubernetes.
+      const { resourceVersion: currentRv, ...meta } = current.metadata;
+      const patched = patchedObject(a, contentType, { ...current, metadata: meta }, patch, schema);
+      const pinned = (patched.metadata as { resourceVersion?: unknown } | undefined)?.resourceVersion;
+      if (pinned !== undefined && pinned !== currentRv) throw staleResourceVersion(refOf(a));
       return prepareUpdate(a.resource, current, mustBeObjectOf(a.resource, patched), scope);
     }, undefined, dryRun);
-    if (pinned !== undefined && pinned !== result.metadata.resourceVersion) throw this.stale(a);
-    return result;
   }
 
   /** One update through the store; a changed object that comes out equal to the stored one writes nothing. */
@@ -133,14 +134,6 @@ export class ObjectHandlers {
       rv === undefined ? {} : { resourceVersion: rv },
     );
     return dryRun && dryResult !== undefined ? dryResult : stored;
-  }
-
-  private stale(a: ObjectAddress): ApiError {
-    return new ApiError(StatusReason.Conflict, `Operation cannot be fulfilled on ${a.resource.plural} "${a.name}": the object has been modified; please apply your changes to the latest version and try again`, {
-      name: a.name,
-      group: a.resource.group,
-      kind: a.resource.plural,
-    });
   }
 
   /** Creates a Service, claiming its ClusterIP in the same txn (service-ips.ts). */

@@ -18,6 +18,7 @@ import { parseListOptions, single, type Query } from './list-options.js';
 import { chooseRepresentation, decodeBody, mediaTypeOf, Representation } from './negotiation.js';
 import { ObjectHandlers, type HandlerDeps, type ObjectList } from './object-handlers.js';
 import type { ResourceRequest } from './request-info.js';
+import { selfSubjectAccessReview } from './access-review.js';
 import { bindPod, finalizeNamespace, scaleOf, writeScale } from './subresources.js';
 import { serveWatch } from './watch-stream.js';
 
@@ -36,6 +37,7 @@ export class ResourceRoutes {
     const r = findResource(info.group, info.version, info.resource);
     if (r === undefined) throw noSuchResource();
     checkScope(r, info);
+    if (r.virtual) return this.review(r, info, req, reply);
     const q = req.query as Query;
     const tableAllowed = info.subresource === undefined && (info.verb === 'get' || info.verb === 'list' || info.verb === 'watch');
     const representation = chooseRepresentation(req.headers.accept, tableAllowed);
@@ -141,6 +143,14 @@ export class ResourceRoutes {
       if (!reply.raw.headersSent) reply.raw.writeHead(e.code, { 'content-type': 'application/json' });
       reply.raw.end(JSON.stringify(e.toStatus()));
     }
+  }
+
+  /** Virtual resources: computed answers, nothing stored. */
+  private async review(r: ResourceDescriptor, info: ResourceRequest, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (info.verb !== 'create' || r.kind !== 'SelfSubjectAccessReview') throw methodNotAllowed(`${r.plural} can only be created`);
+    const user = req.strakeUser ?? { name: 'system:anonymous', groups: ['system:unauthenticated'] };
+    const answer = selfSubjectAccessReview(decodeBody(req.headers['content-type'], req.body as Buffer | undefined), user, this.d.rbac);
+    await reply.code(201).type('application/json').send(JSON.stringify(answer));
   }
 
   private asTable(r: ResourceDescriptor, body: unknown, includeObject: IncludeObjectPolicy): unknown {

@@ -17,9 +17,10 @@ import type { KvBackend } from '../../store/kv-backend.js';
 import { openApiRoutes } from '../openapi/plugin.js';
 import { NamespaceFinalizer } from './namespace-finalizer.js';
 import { ObjectStore } from '../registry/object-store.js';
+import { RESOURCES } from '../registry/resources.js';
 import { DEFAULT_SERVICE_CIDR, ServiceCidr } from '../registry/service-ips.js';
 import { WatchCache } from '../registry/watch-cache.js';
-import { accessHook, type AccessOptions } from './access.js';
+import { accessHook, rbacFromCache, type AccessOptions } from './access.js';
 import { ensureBootstrapObjects } from './bootstrap.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from './discovery.js';
 import { ApiError, internal, noSuchResource } from './errors.js';
@@ -58,9 +59,10 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     store,
     cache,
     backend: o.backend,
-    namespaces: new NamespaceLifecycle(store, cache),
+    namespaces: new NamespaceLifecycle(store),
     serviceCidr: new ServiceCidr(o.serviceCidr ?? DEFAULT_SERVICE_CIDR),
     nowMs,
+    rbac: rbacFromCache(cache),
   });
   const app = Fastify({ bodyLimit: REQUEST_BODY_BYTES_MAX, logger: false, return503OnClosing: true });
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -71,7 +73,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   app.addHook('onRequest', accessHook(cache, o.access));
   registerHealth(app, o.backend, cache);
   registerDiscovery(app, o.version ?? '0.0.0');
-  await app.register(openApiRoutes);
+  await app.register(openApiRoutes, { resources: RESOURCES });
   const resource = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const info = req.strakeInfo;
     if (info === undefined || !info.isResource) return discoveryOrNotFound(req, reply);

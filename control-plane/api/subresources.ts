@@ -10,7 +10,7 @@ import { applyPatch, patchSchemaFor, PatchError } from '../patch/index.js';
 import type { ObjectAddress, ObjectStore } from '../registry/object-store.js';
 import { refOf } from '../registry/object-store.js';
 import { UpdateScope, prepareUpdate } from '../registry/strategy.js';
-import { ApiError, badRequest, conflict, invalid } from './errors.js';
+import { ApiError, badRequest, conflict, invalid, staleResourceVersion } from './errors.js';
 
 interface ScaleSpec {
   replicas?: number;
@@ -36,11 +36,12 @@ export async function writeScale(
   a: ObjectAddress,
   change: { body: unknown } | { patchType: string; patch: unknown },
 ): Promise<KubeObject> {
-  let pinned: string | undefined;
   const updated = await store.update(a, (current) => {
-    const scale = newScale(a, scaleOf(current), change);
-    pinned = scale.metadata.resourceVersion;
-    if (pinned !== undefined && pinned !== '' && pinned !== current.metadata.resourceVersion) return undefined;
+    const { resourceVersion: currentRv, ...meta } = scaleOf(current).metadata;
+    const scale = newScale(a, { ...scaleOf(current), metadata: meta }, change);
+    // A resourceVersion in the Scale the client sent (or patched in) is a precondition.
+    const pinned = scale.metadata?.resourceVersion;
+    if (pinned !== undefined && pinned !== '' && pinned !== currentRv) throw staleResourceVersion(refOf(a));
     const replicas = (scale.spec as ScaleSpec | undefined)?.replicas;
     if (!Number.isSafeInteger(replicas) || (replicas as number) < 0) {
       throw invalid({ ...refOf(a), kind: 'Scale' }, [{ type: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0` }]);
@@ -48,9 +49,6 @@ export async function writeScale(
     const next = { ...current, spec: { ...(current.spec as object), replicas } };
     return prepareUpdate(a.resource, current, next, UpdateScope.Main);
   });
-  if (pinned !== undefined && pinned !== '' && pinned !== updated.metadata.resourceVersion) {
-    throw conflict(refOf(a), 'the object has been modified; please apply your changes to the latest version and try again');
-  }
   return scaleOf(updated);
 }
 

@@ -167,7 +167,8 @@ export class ObjectStore {
       const page = await this.call(() =>
         this.backend.range({ key: from, rangeEnd: end, limit: want, revision, ...(o.signal === undefined ? {} : { signal: o.signal }) }),
       );
-      revision = page.revision;
+      // A read at a past revision answers with the current one in its header: keep the snapshot's.
+      if (revision === 0) revision = page.revision;
       for (const e of page.entries) {
         const obj = decodeObject(e.value, e.modRevision);
         if (obj !== undefined && o.keep(obj)) items.push(obj);

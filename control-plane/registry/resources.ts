@@ -43,6 +43,8 @@ export interface ResourceDescriptor {
    * (false, for kinds without a spec/status split).
    */
   readonly hasStatus: boolean;
+  /** Answered by the server without storing anything (reviews); never in storage or the watch cache. */
+  readonly virtual: boolean;
 }
 
 /** `apiVersion` as written in objects: `v1` for core, `group/version` otherwise. */
@@ -71,6 +73,7 @@ interface Spec {
   verbs?: Verb[];
   selectableFields?: Record<string, (obj: Record<string, unknown>) => string>;
   hasStatus?: boolean;
+  virtual?: boolean;
 }
 
 function resource(s: Spec): ResourceDescriptor {
@@ -87,6 +90,7 @@ function resource(s: Spec): ResourceDescriptor {
     subresources: s.subresources ?? [],
     selectableFields: s.selectableFields ?? {},
     hasStatus: s.hasStatus ?? false,
+    virtual: s.virtual ?? false,
   };
 }
 
@@ -95,7 +99,7 @@ const RBAC = 'rbac.authorization.k8s.io';
 export const RESOURCES: readonly ResourceDescriptor[] = [
   resource({ kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], subresources: ['status', 'finalize'], hasStatus: true,
     selectableFields: { 'status.phase': (o) => field(o, 'status', 'phase') } }),
-  resource({ kind: 'Pod', plural: 'pods', namespaced: true, shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log'], hasStatus: true,
+  resource({ kind: 'Pod', plural: 'pods', namespaced: true, shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding'], hasStatus: true,
     selectableFields: {
       'spec.nodeName': (o) => field(o, 'spec', 'nodeName'),
       'spec.schedulerName': (o) => field(o, 'spec', 'schedulerName'),
@@ -130,6 +134,8 @@ export const RESOURCES: readonly ResourceDescriptor[] = [
   resource({ group: 'apps', kind: 'ReplicaSet', plural: 'replicasets', namespaced: true, shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'], hasStatus: true,
     selectableFields: { 'status.replicas': (o) => field(o, 'status', 'replicas') || '0' } }),
   resource({ group: 'coordination.k8s.io', kind: 'Lease', plural: 'leases', namespaced: true }),
+  // Not stored: answered from RBAC for the requesting user (what `kubectl auth can-i` creates).
+  resource({ group: 'authorization.k8s.io', kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', namespaced: false, verbs: [Verb.Create], virtual: true }),
   resource({ group: RBAC, kind: 'Role', plural: 'roles', namespaced: true }),
   resource({ group: RBAC, kind: 'ClusterRole', plural: 'clusterroles', namespaced: false }),
   resource({ group: RBAC, kind: 'RoleBinding', plural: 'rolebindings', namespaced: true }),

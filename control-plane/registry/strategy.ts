@@ -100,12 +100,22 @@ export function prepareUpdate(r: ResourceDescriptor, current: KubeObject, incomi
   } else {
     next = { ...incoming, apiVersion: current.apiVersion, kind: current.kind };
     if (scope === UpdateScope.Main && r.hasStatus) next.status = current.status;
+    if (r.kind === 'Service') next.spec = keepClusterIps(current.spec, next.spec);
   }
   next.metadata = keepSystemMetadata(scope === UpdateScope.Status ? current.metadata : incoming.metadata, current.metadata);
   // A terminating object may lose finalizers but not gain new ones (Kubernetes forbids it too).
   if (current.metadata.deletionTimestamp !== undefined) rejectNewFinalizers(r, current, next);
   next.metadata.generation = nextGeneration(r, current, next);
   return defaultAndValidate(r, next, current);
+}
+
+/** An update that leaves the ClusterIP out keeps the allocated one (it cannot change, and `kubectl replace` omits it). */
+function keepClusterIps(current: unknown, next: unknown): unknown {
+  const c = (current ?? {}) as Record<string, unknown>;
+  const n = { ...((next ?? {}) as Record<string, unknown>) };
+  if ((n.clusterIP === undefined || n.clusterIP === '') && c.clusterIP !== undefined) n.clusterIP = c.clusterIP;
+  if (n.clusterIPs === undefined && c.clusterIPs !== undefined) n.clusterIPs = c.clusterIPs;
+  return n;
 }
 
 function keepSystemMetadata(given: KubeObject['metadata'], current: KubeObject['metadata']): KubeObject['metadata'] {
@@ -163,8 +173,7 @@ function canonical(v: unknown): unknown {
 }
 
 function defaultAndValidate(r: ResourceDescriptor, obj: KubeObject, old: KubeObject | undefined): KubeObject {
-  const copy = structuredClone(obj);
-  const defaulted = (applyDefaults(r.kind, copy) as KubeObject | void) ?? copy;
+  const defaulted = applyDefaults(r.kind, obj);
   const errors: FieldError[] = validateObject(r.kind, defaulted, old);
   if (errors.length > 0) throw invalid({ group: r.group, plural: r.plural, kind: r.kind, name: defaulted.metadata.name ?? '' }, errors);
   return defaulted;

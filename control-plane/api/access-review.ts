@@ -1,0 +1,42 @@
+/**
+ * SelfSubjectAccessReview (authorization.k8s.io/v1): "may I do this?",
+ * answered from RBAC for the user making the request and never stored. This
+ * is what `kubectl auth can-i` sends.
+ */
+import type { KubeObject } from '../../proto/k8s/meta.js';
+import { authorize, type RbacSource, type UserInfo } from '../auth/index.js';
+import { badRequest } from './errors.js';
+
+interface ReviewSpec {
+  resourceAttributes?: { namespace?: string; verb?: string; group?: string; resource?: string; subresource?: string; name?: string };
+  nonResourceAttributes?: { path?: string; verb?: string };
+}
+
+export function selfSubjectAccessReview(body: unknown, user: UserInfo, rbac: RbacSource): KubeObject {
+  const review = (body ?? {}) as KubeObject & { spec?: ReviewSpec };
+  const spec = review.spec ?? {};
+  const ra = spec.resourceAttributes;
+  const na = spec.nonResourceAttributes;
+  if ((ra === undefined) === (na === undefined)) {
+    throw badRequest('spec: exactly one of resourceAttributes or nonResourceAttributes must be set');
+  }
+  const attributes =
+    ra !== undefined
+      ? {
+          verb: ra.verb ?? '',
+          apiGroup: ra.group ?? '',
+          resource: ra.resource ?? '',
+          ...(ra.subresource ? { subresource: ra.subresource } : {}),
+          ...(ra.namespace ? { namespace: ra.namespace } : {}),
+          ...(ra.name ? { name: ra.name } : {}),
+        }
+      : { verb: na!.verb ?? '', nonResourcePath: na!.path ?? '' };
+  const decision = authorize(user, attributes, rbac);
+  return {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SelfSubjectAccessReview',
+    metadata: { creationTimestamp: null as unknown as string },
+    spec,
+    status: decision.allowed ? { allowed: true, reason: decision.reason } : { allowed: false, reason: decision.reason },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * An API server for tests, over a KvBackend, driven through fastify's
+ * `inject()` (no sockets): `req` sends one request as the admin (or as another
+ * user's token) and returns status, parsed body and headers.
+ *
+ * Users (a static token file): `admin` (group system:masters, may do
+ * everything), `bob` (no groups: only what the bootstrap policy grants every
+ * authenticated user).
+ */
+import type { LightMyRequestResponse } from 'fastify';
+import { parseTokenFile } from '../../../control-plane/auth/index.js';
+import { startApiServer, type RunningApiServer } from '../../../control-plane/api/server.js';
+import type { KvBackend } from '../../../store/kv-backend.js';
+import { eventually } from '../../support/process-cluster.js';
+
+export const ADMIN_TOKEN = 'admin-token-for-tests';
+export const BOB_TOKEN = 'bob-token-for-tests';
+
+/** Bound on the API server's first list of the store and its bootstrap objects. */
+export const API_READY_MS = 20_000;
+
+export interface Reply {
+  readonly status: number;
+  readonly body: any;
+  readonly text: string;
+  readonly headers: LightMyRequestResponse['headers'];
+}
+
+export interface RequestOptions {
+  readonly token?: string | null;
+  readonly contentType?: string;
+  readonly accept?: string;
+  /** A raw body sent as is (otherwise `body` is JSON-encoded). */
+  readonly raw?: string | Buffer;
+}
+
+export class ApiHarness {
+  private constructor(
+    readonly api: RunningApiServer,
+    readonly backend: KvBackend,
+  ) {}
+
+  static async start(backend: KvBackend): Promise<ApiHarness> {
+    const tokenFile = parseTokenFile(`${ADMIN_TOKEN},admin,admin,"system:masters"\n${BOB_TOKEN},bob,bob\n`);
+    const api = await startApiServer({ backend, access: { tokenFile, serviceAccountKey: Buffer.alloc(32, 7) }, version: 'test' });
+    const h = new ApiHarness(api, backend);
+    await api.cache.ready;
+    await eventually('bootstrap objects', async () => ((await h.req('GET', '/api/v1/namespaces/default')).status === 200 ? true : undefined), API_READY_MS);
+    return h;
+  }
+
+  async req(method: string, url: string, body?: unknown, o: RequestOptions = {}): Promise<Reply> {
+    const headers: Record<string, string> = {};
+    const token = o.token === undefined ? ADMIN_TOKEN : o.token;
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    if (o.accept !== undefined) headers.accept = o.accept;
+    const payload = o.raw ?? (body === undefined ? undefined : JSON.stringify(body));
+    if (payload !== undefined) headers['content-type'] = o.contentType ?? 'application/json';
+    const res = await this.api.app.inject({ method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload }) });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(res.body);
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.statusCode, body: parsed, text: res.body, headers: res.headers };
+  }
+
+  /** Watch events of a finite watch (it must end, e.g. by timeoutSeconds). */
+  async watch(url: string, o: RequestOptions = {}): Promise<{ status: number; events: Array<{ type: string; object: any }> }> {
+    const res = await this.req('GET', url, undefined, o);
+    const events = res.text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { type: string; object: any });
+    return { status: res.status, events };
+  }
+
+  async close(): Promise<void> {
+    await this.api.close();
+  }
+}
+
+export function pod(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: 'web' } },
+    spec: { containers: [{ name: 'c', image: 'busybox:1.36', ports: [{ containerPort: 80 }] }] },
+    ...extra,
+  };
+}
+
+export function deployment(name: string, replicas = 2): Record<string, unknown> {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } },
+    },
+  };
+}
