@@ -4,6 +4,7 @@
  * credentials files, starts the API server and listens on --listen-api.
  */
 import { readFile } from 'node:fs/promises';
+import { listenApi } from '../control-plane/api/listener.js';
 import { startApiServer, type RunningApiServer } from '../control-plane/api/server.js';
 import { loadTokenFile, SIGNING_KEY_BYTES_MIN, type TokenTable } from '../control-plane/auth/index.js';
 import type { EtcdBackend } from '../store/etcd-server/backend.js';
@@ -17,6 +18,8 @@ export interface ApiFlags {
   readonly serviceAccountKeyFile?: string;
   readonly serviceClusterIpRange?: string;
   readonly anonymousAuth: boolean;
+  readonly tlsCertFile?: string;
+  readonly tlsPrivateKeyFile?: string;
   readonly version: string;
 }
 
@@ -55,6 +58,7 @@ export function listenAddress(url: string): { host: string; port: number } {
 
 export async function serveApi(backend: KvBackend, f: ApiFlags, log: (line: string) => void): Promise<RunningApiServer> {
   const { host, port } = listenAddress(f.listenApi);
+  const tls = await tlsOf(f);
   const tokenFile = f.tokenAuthFile === undefined ? undefined : await loadTokens(f.tokenAuthFile);
   const serviceAccountKey = f.serviceAccountKeyFile === undefined ? undefined : await loadKey(f.serviceAccountKeyFile);
   if (tokenFile === undefined && serviceAccountKey === undefined && !f.anonymousAuth) {
@@ -71,9 +75,30 @@ export async function serveApi(backend: KvBackend, f: ApiFlags, log: (line: stri
     version: f.version,
     log,
   });
-  await api.app.listen({ host, port });
-  log(`api: serving on ${f.listenApi} (store: ${backend.kind})`);
-  return api;
+  const listener = await listenApi(api.app, { host, port, ...(tls === undefined ? {} : { tls }) }).catch(async (err: unknown) => {
+    await api.close();
+    throw err;
+  });
+  log(`api: serving on ${f.listenApi}${tls === undefined ? '' : ` (and https://${host}:${port})`} (store: ${backend.kind})`);
+  return {
+    ...api,
+    close: async () => {
+      await listener.close();
+      await api.close();
+    },
+  };
+}
+
+async function tlsOf(f: ApiFlags): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+  if ((f.tlsCertFile === undefined) !== (f.tlsPrivateKeyFile === undefined)) {
+    throw new ApiFlagError('--tls-cert-file and --tls-private-key-file go together');
+  }
+  if (f.tlsCertFile === undefined || f.tlsPrivateKeyFile === undefined) return undefined;
+  const read = (flag: string, path: string) =>
+    readFile(path).catch((err: unknown) => {
+      throw new ApiFlagError(`${flag} ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  return { cert: await read('--tls-cert-file', f.tlsCertFile), key: await read('--tls-private-key-file', f.tlsPrivateKeyFile) };
 }
 
 async function loadTokens(path: string): Promise<TokenTable> {

@@ -1,7 +1,8 @@
 /**
  * Credentials of a local cluster made by `strake up`: an admin bearer token
  * (in a static token file, group system:masters), the service-account signing
- * key, and a kubeconfig for kubectl with one context per master. Existing
+ * key, and a kubeconfig for kubectl with one context per master (HTTPS, trusting
+ * the cluster CA from pki.ts). Existing
  * files are kept, so restarting `strake up` on the same data dir leaves
  * kubeconfigs that users copied elsewhere working.
  */
@@ -44,8 +45,10 @@ async function existingAdminToken(tokenFile: string): Promise<string | undefined
  * one server per context, so failing over between masters means switching
  * context (or running a load balancer in front).
  */
-export async function writeKubeconfig(path: string, masters: ReadonlyArray<{ name: string; apiUrl: string }>, adminToken: string): Promise<void> {
-  const clusters = masters.map((m) => ({ name: `strake-${m.name}`, cluster: { server: m.apiUrl } }));
+export async function writeKubeconfig(path: string, masters: ReadonlyArray<{ name: string; apiUrl: string }>, adminToken: string, caPem: string): Promise<void> {
+  const caData = Buffer.from(caPem).toString('base64');
+  // kubectl sends tokens over TLS only: the same port answers HTTPS (control-plane/api/listener.ts).
+  const clusters = masters.map((m) => ({ name: `strake-${m.name}`, cluster: { server: m.apiUrl.replace(/^http:/, 'https:'), 'certificate-authority-data': caData } }));
   const contexts = masters.map((m) => ({ name: `strake-${m.name}`, context: { cluster: `strake-${m.name}`, user: 'strake-admin', namespace: 'default' } }));
   const first = masters[0];
   if (first !== undefined) contexts.unshift({ name: 'strake', context: { cluster: `strake-${first.name}`, user: 'strake-admin', namespace: 'default' } });

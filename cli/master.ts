@@ -38,6 +38,8 @@ interface MasterFlags {
   serviceAccountKeyFile?: string;
   serviceClusterIpRange?: string;
   anonymousAuth: boolean;
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
 }
 
 export function registerMasterCommand(program: Command, setExitCode: ExitCodeSink): void {
@@ -53,6 +55,8 @@ export function registerMasterCommand(program: Command, setExitCode: ExitCodeSin
     .option('--token-auth-file <file>', 'static bearer tokens, CSV: token,user,uid,"group1,group2"')
     .option('--service-account-key-file <file>', 'key that signs service-account tokens (32+ bytes, raw or hex)')
     .option('--service-cluster-ip-range <cidr>', 'ClusterIP range of Services', '10.96.0.0/12')
+    .option('--tls-cert-file <file>', 'serving certificate (PEM): the API port then speaks HTTPS as well as HTTP')
+    .option('--tls-private-key-file <file>', 'private key of --tls-cert-file (PEM)')
     .option('--anonymous-auth', 'serve requests without credentials as system:anonymous (default: refuse with 401)', false)
     .option('--initial-cluster <spec>', 'name=peerURL,... of the initial members (default: this member alone)')
     .option('--initial-cluster-state <state>', 'new | existing', 'new')

@@ -13,6 +13,7 @@ import type { Command } from 'commander';
 import { Etcd3 } from 'etcd3';
 import { ensureCredentials, writeKubeconfig, type ClusterCredentials } from './credentials.js';
 import type { ExitCodeSink } from './main.js';
+import { ensurePki, type ClusterPki } from './pki.js';
 import { masterPorts } from './ports.js';
 import { parseIntegerOption } from './options.js';
 
@@ -79,12 +80,13 @@ async function runUp(opts: UpOptions): Promise<number> {
 
   const credentials = await ensureCredentials(dataDir);
   const kubeconfig = join(dataDir, 'kubeconfig');
-  await writeKubeconfig(kubeconfig, members, credentials.adminToken);
+  const pki = await ensurePki(dataDir);
+  await writeKubeconfig(kubeconfig, members, credentials.adminToken, pki.caPem);
   const file: ClusterFile = { masters: [], nodes: [], kubeconfig };
   for (const m of members) {
     const memberDir = join(dataDir, m.name);
     await mkdir(memberDir, { recursive: true });
-    const child = await startMaster({ ...m, memberDir, initialCluster }, credentials);
+    const child = await startMaster({ ...m, memberDir, initialCluster }, credentials, pki);
     children.push(child);
     child.once('exit', (code, signal) => {
       if (!stopping) process.stderr.write(`master ${m.name} (pid ${child.pid}) exited: ${signal ?? `code ${code}`}\n`);
@@ -128,7 +130,7 @@ async function startMaster(m: {
   peerUrl: string;
   kvEndpoint: string;
   apiUrl: string;
-}, credentials: ClusterCredentials): Promise<ChildProcess> {
+}, credentials: ClusterCredentials, pki: ClusterPki): Promise<ChildProcess> {
   const log = await open(join(m.memberDir, 'master.log'), 'a');
   const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'strake.js');
   const args = [
@@ -143,6 +145,8 @@ async function startMaster(m: {
     '--initial-cluster-state', 'new',
     '--token-auth-file', credentials.tokenFile,
     '--service-account-key-file', credentials.serviceAccountKeyFile,
+    '--tls-cert-file', pki.servingCertFile,
+    '--tls-private-key-file', pki.servingKeyFile,
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', log.fd, log.fd], detached: false });
   child.once('exit', () => void log.close());

@@ -4,7 +4,8 @@
  * token), RBAC objects from the watch cache decide whether the request's
  * RequestInfo is allowed. Anonymous requests are refused with 401 unless the
  * server was started to allow them, in which case they run as
- * system:anonymous with whatever RBAC grants system:unauthenticated.
+ * system:anonymous with whatever RBAC grants system:unauthenticated. Version
+ * and health are open to everyone (PUBLIC_PATHS).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../../proto/k8s/meta.js';
@@ -44,6 +45,12 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Paths anyone may GET without credentials, as Kubernetes' system:public-info-viewer
+ * allows: version and health. (kubectl's version probe sends no token at all.)
+ */
+const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/version', '/healthz', '/livez', '/readyz']);
+
 const ANONYMOUS: UserInfo = { name: SpecialUser.Anonymous, groups: [SpecialGroup.Unauthenticated] };
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
@@ -57,6 +64,10 @@ export function accessHook(cache: WatchCache, o: AccessOptions): (req: FastifyRe
     const info = requestInfoOf(req.method, req.url);
     req.strakeInfo = info;
     const result = authenticate(req.headers.authorization, sources);
+    if (!('user' in result) && result.error === 'missing' && !info.isResource && info.verb === 'get' && PUBLIC_PATHS.has(info.path)) {
+      req.strakeUser = ANONYMOUS;
+      return;
+    }
     let user: UserInfo;
     if ('user' in result) user = result.user;
     else if (result.error === 'missing' && o.allowAnonymous === true) user = ANONYMOUS;
