@@ -39,6 +39,8 @@ export interface HandlerDeps {
   readonly nowMs: () => number;
   /** RBAC objects, for the access reviews the server answers. */
   readonly rbac: RbacSource;
+  /** How often watches that allow bookmarks get one. */
+  readonly bookmarkIntervalMs: number;
 }
 
 export interface ObjectList {

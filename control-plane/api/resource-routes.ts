@@ -134,7 +134,7 @@ export class ResourceRoutes {
     try {
       await serveWatch(
         this.d.cache,
-        { resource: r, namespace: info.namespace, options, render, contentType: 'application/json' },
+        { resource: r, namespace: info.namespace, options, render, contentType: 'application/json', bookmarkIntervalMs: this.d.bookmarkIntervalMs },
         reply.raw,
         () => this.d.backend.currentRevision(),
       );

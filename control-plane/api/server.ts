@@ -26,6 +26,7 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } fro
 import { ApiError, internal, noSuchResource } from './errors.js';
 import { NamespaceLifecycle } from './namespace-lifecycle.js';
 import { ResourceRoutes } from './resource-routes.js';
+import { BOOKMARK_INTERVAL_MS } from './watch-stream.js';
 import { StatusReason } from '../../proto/k8s/meta.js';
 
 /** Largest request body: Kubernetes' limit is 3 MiB (objects are capped near 1.5 MiB by etcd's request size). */
@@ -41,6 +42,8 @@ export interface ApiServerOptions {
   readonly version?: string;
   readonly log?: (line: string) => void;
   readonly nowMs?: () => number;
+  /** Default BOOKMARK_INTERVAL_MS. */
+  readonly bookmarkIntervalMs?: number;
 }
 
 export interface RunningApiServer {
@@ -63,6 +66,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     serviceCidr: new ServiceCidr(o.serviceCidr ?? DEFAULT_SERVICE_CIDR),
     nowMs,
     rbac: rbacFromCache(cache),
+    bookmarkIntervalMs: o.bookmarkIntervalMs ?? BOOKMARK_INTERVAL_MS,
   });
   const app = Fastify({ bodyLimit: REQUEST_BODY_BYTES_MAX, logger: false, return503OnClosing: true });
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

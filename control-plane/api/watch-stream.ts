@@ -25,7 +25,7 @@ import { revisionOf } from './object-handlers.js';
 
 /** Unread bytes a watch client may leave in our send buffer before it is cut off. */
 export const WATCH_BUFFER_BYTES_MAX = 16 * 1024 * 1024;
-/** How often an idle watch that allows bookmarks gets one (Kubernetes sends them about once a minute; ours are cheaper). */
+/** How often a watch that allows bookmarks gets one, by default (Kubernetes sends them about once a minute; ours are cheaper). */
 export const BOOKMARK_INTERVAL_MS = 10_000;
 /** How long a watch at resourceVersion=N waits for the cache to reach N. */
 const CACHE_WAIT_MS = 3_000;
@@ -39,6 +39,7 @@ export interface WatchRequest {
   /** Renders each event's object (JSON as is, or a one-row Table). */
   readonly render: (o: KubeObject) => unknown;
   readonly contentType: string;
+  readonly bookmarkIntervalMs: number;
 }
 
 export async function serveWatch(cache: WatchCache, req: WatchRequest, res: ServerResponse, consistentRevision: () => Promise<number>): Promise<void> {
@@ -63,7 +64,7 @@ export async function serveWatch(cache: WatchCache, req: WatchRequest, res: Serv
   };
   const bookmarks = setInterval(() => {
     if (o.allowBookmarks) send('BOOKMARK', bookmarkOf(r, cache.revision));
-  }, BOOKMARK_INTERVAL_MS);
+  }, req.bookmarkIntervalMs);
   const timeout = setTimeout(finish, o.timeoutSeconds * 1000);
   res.on('close', finish);
   try {

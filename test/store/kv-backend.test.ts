@@ -13,9 +13,6 @@
  * Each test works under its own key prefix; the suites run their tests one
  * after another, so revisions taken in a test are not disturbed by another.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GRPCUnavailableError } from 'etcd3';
 import { etcdError, EtcdErrorCode } from '../../store/etcd-server/errors.js';
@@ -32,14 +29,13 @@ import {
 } from '../../store/kv-backend.js';
 import { WatchDelivery } from '../../store/kv-backend/common.js';
 import { EmbeddedKvBackend, mapStoreError, PENDING_EVENTS_MAX } from '../../store/kv-backend/embedded.js';
-import { Etcd3KvBackend, mapClientError } from '../../store/kv-backend/etcd3.js';
+import { mapClientError } from '../../store/kv-backend/etcd3.js';
 import { CompactedError, DuplicateKeyError, TooManyOpsError } from '../../store/mvcc/errors.js';
-import { startMember, type RunningMember } from '../../store/replica/member.js';
 import { FakeEtcdBackend } from './fake-backend.js';
-import { ClusterKind, eventually, findOnPath, ProcessCluster, ReadyProbe, retryOnError, sleep } from '../support/process-cluster.js';
+import { BACKEND_START_MS, ETCD_MISSING_REASON, embeddedBackendFactory, etcdBackendFactory, type BackendFactory } from '../support/kv-backends.js';
+import { eventually, retryOnError, sleep } from '../support/process-cluster.js';
 
-/** Starting a store: an election of about a second, more on a loaded two-core machine. */
-const START_MS = 60_000;
+const START_MS = BACKEND_START_MS;
 /** Bound on a watch delivering what was written (loopback, milliseconds normally). */
 const WATCH_WAIT_MS = 10_000;
 /** Progress: a 1 s interval on both sides, plus scheduling slack. */
@@ -55,14 +51,6 @@ const TOO_MANY_OPS = 129;
 
 const EMBEDDED_BASE_PORT = 28_000;
 const ETCD_BASE_PORT = 28_050;
-
-interface BackendFactory {
-  start(): Promise<KvBackend>;
-  /** `failed`: some test of the suite failed (keep data, show logs). */
-  stop(failed: boolean): Promise<void>;
-  /** Kills the store's process and starts it again on the same data; absent when the store lives in this process. */
-  restartStore?(): Promise<void>;
-}
 
 function bytes(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'utf8'));
@@ -352,67 +340,10 @@ export function describeKvBackendConformance(name: string, factory: BackendFacto
 
 // ---- the two subjects ------------------------------------------------------------
 
-function embeddedFactory(): BackendFactory {
-  let member: RunningMember | undefined;
-  let dataDir: string | undefined;
-  return {
-    async start() {
-      dataDir = mkdtempSync(join(tmpdir(), 'kv-backend-embedded-'));
-      const peer = `http://127.0.0.1:${EMBEDDED_BASE_PORT}`;
-      member = await startMember({
-        name: 'kv0',
-        dataDir,
-        listenPeer: peer,
-        listenClient: `127.0.0.1:${EMBEDDED_BASE_PORT + 1}`,
-        initialCluster: `kv0=${peer}`,
-        initialClusterState: 'new',
-      });
-      const kv = new EmbeddedKvBackend(member.backend);
-      await retryOnError('the in-process member to elect itself', () => kv.currentRevision(), START_MS);
-      return kv;
-    },
-    async stop(failed) {
-      await member?.stop();
-      if (dataDir === undefined) return;
-      if (failed) process.stderr.write(`kv-backend (embedded): data kept in ${dataDir}\n`);
-      else rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-function etcdFactory(): BackendFactory | undefined {
-  if (findOnPath('etcd') === undefined) {
-    process.stderr.write('kv-backend: the etcd suite is skipped: etcd is not on PATH (Debian package etcd-server)\n');
-    return undefined;
-  }
-  let cluster: ProcessCluster | undefined;
-  return {
-    async start() {
-      cluster = await ProcessCluster.start({
-        kind: ClusterKind.Etcd,
-        basePort: ETCD_BASE_PORT,
-        size: 1,
-        extraArgs: ['--experimental-watch-progress-notify-interval', '1s'],
-      });
-      await cluster.waitReady({ probe: ReadyProbe.Read });
-      return new Etcd3KvBackend({ endpoints: cluster.endpoints() });
-    },
-    async restartStore() {
-      await cluster!.kill(0);
-      await cluster!.restart(0);
-      await cluster!.waitReady({ probe: ReadyProbe.Read });
-    },
-    async stop(failed) {
-      if (cluster === undefined) return;
-      if (failed) process.stderr.write(`kv-backend (etcd): member log\n${cluster.logTails()}\n`);
-      await cluster.stopAll();
-      if (!failed) cluster.removeData();
-    },
-  };
-}
-
-describeKvBackendConformance('embedded (in-process strake member)', embeddedFactory());
-describeKvBackendConformance('etcd (etcd3 client, real etcd)', etcdFactory());
+const etcd = etcdBackendFactory(ETCD_BASE_PORT);
+if (etcd === undefined) process.stderr.write(`kv-backend: ${ETCD_MISSING_REASON}\n`);
+describeKvBackendConformance('embedded (in-process strake member)', embeddedBackendFactory(EMBEDDED_BASE_PORT));
+describeKvBackendConformance('etcd (etcd3 client, real etcd)', etcd);
 
 // ---- parts that need no store ----------------------------------------------------
 

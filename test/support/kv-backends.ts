@@ -14,14 +14,19 @@ import type { KvBackend } from '../../store/kv-backend.js';
 import { EmbeddedKvBackend } from '../../store/kv-backend/embedded.js';
 import { Etcd3KvBackend } from '../../store/kv-backend/etcd3.js';
 import { startMember, type RunningMember } from '../../store/replica/member.js';
-import { ClusterKind, findOnPath, ProcessCluster, ReadyProbe } from './process-cluster.js';
+import { ClusterKind, findOnPath, ProcessCluster, ReadyProbe, retryOnError } from './process-cluster.js';
 
 export interface BackendFactory {
   readonly name: string;
   start(): Promise<KvBackend>;
   /** `failed`: some test failed (keep the data, print logs). */
   stop(failed: boolean): Promise<void>;
+  /** Kills the store's process and starts it again on the same data; absent when the store lives in this process. */
+  restartStore?(): Promise<void>;
 }
+
+/** Starting a store: an election of about a second, more on a loaded two-core machine. */
+export const BACKEND_START_MS = 60_000;
 
 /** A single strake member in this process, on basePort (peer) and basePort+1 (client). */
 export function embeddedBackendFactory(basePort: number): BackendFactory {
@@ -40,11 +45,15 @@ export function embeddedBackendFactory(basePort: number): BackendFactory {
         initialCluster: `kv0=${peer}`,
         initialClusterState: 'new',
       });
-      return new EmbeddedKvBackend(member.backend);
+      const kv = new EmbeddedKvBackend(member.backend);
+      await retryOnError('the in-process member to elect itself', () => kv.currentRevision(), BACKEND_START_MS);
+      return kv;
     },
     async stop(failed) {
       await member?.stop();
-      if (!failed && dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+      if (dataDir === undefined) return;
+      if (failed) process.stderr.write(`embedded store: data kept in ${dataDir}\n`);
+      else rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -59,6 +68,11 @@ export function etcdBackendFactory(basePort: number): BackendFactory | undefined
       cluster = await ProcessCluster.start({ kind: ClusterKind.Etcd, basePort, size: 1, extraArgs: ['--experimental-watch-progress-notify-interval', '1s'] });
       await cluster.waitReady({ probe: ReadyProbe.Read });
       return new Etcd3KvBackend({ endpoints: cluster.endpoints() });
+    },
+    async restartStore() {
+      await cluster!.kill(0);
+      await cluster!.restart(0);
+      await cluster!.waitReady({ probe: ReadyProbe.Read });
     },
     async stop(failed) {
       if (cluster === undefined) return;

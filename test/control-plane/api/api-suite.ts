@@ -273,6 +273,24 @@ export function describeApiSuite(factory: BackendFactory | undefined, skipReason
         expect(w.events.map((e) => e.object.rows[0].cells[0])).toEqual(['w1', 'w2']);
       });
 
+      it('answers a watch from a revision older than the cache holds with a 410 Expired ERROR event', async () => {
+        const w = await h.watch('/api/v1/configmaps?watch=true&resourceVersion=2&timeoutSeconds=1');
+        expect(w.status).toBe(200);
+        expect(w.events).toHaveLength(1);
+        expect(w.events[0]).toMatchObject({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } });
+      });
+
+      it('sends bookmarks with the current resourceVersion when asked to', async () => {
+        const n = await ns();
+        const rv = (await h.req('GET', `/api/v1/namespaces/${n}/configmaps`)).body.metadata.resourceVersion;
+        const w = await h.watch(`/api/v1/namespaces/${n}/configmaps?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true&timeoutSeconds=1`);
+        const bookmarks = w.events.filter((e) => e.type === 'BOOKMARK');
+        expect(bookmarks.length).toBeGreaterThan(0);
+        expect(Number(bookmarks[0]!.object.metadata.resourceVersion)).toBeGreaterThanOrEqual(Number(rv));
+        const plain = await h.watch(`/api/v1/namespaces/${n}/configmaps?watch=true&resourceVersion=${rv}&timeoutSeconds=1`);
+        expect(plain.events).toEqual([]);
+      });
+
       it('refuses a future resourceVersion with 504 and a malformed one with 400', async () => {
         expect((await h.req('GET', '/api/v1/configmaps?watch=true&resourceVersion=999999999&timeoutSeconds=1')).status).toBe(504);
         expect((await h.req('GET', '/api/v1/configmaps?watch=true&resourceVersion=abc')).status).toBe(400);

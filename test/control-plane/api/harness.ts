@@ -16,6 +16,11 @@ import { eventually } from '../../support/process-cluster.js';
 export const ADMIN_TOKEN = 'admin-token-for-tests';
 export const BOB_TOKEN = 'bob-token-for-tests';
 
+/** Store writes made before the API server starts (see start). */
+export const SEED_WRITES = 5;
+/** Bookmark interval of the test server: short, so a one-second watch sees one. */
+const BOOKMARK_INTERVAL_MS = 300;
+
 /** Bound on the API server's first list of the store and its bootstrap objects. */
 export const API_READY_MS = 20_000;
 
@@ -41,8 +46,13 @@ export class ApiHarness {
   ) {}
 
   static async start(backend: KvBackend): Promise<ApiHarness> {
+    // Writes outside the registry before the server starts: its watch cache then begins at a
+    // revision above 1, so that resuming from an older revision can be shown to get 410.
+    for (let i = 0; i < SEED_WRITES; i++) {
+      await backend.txn({ compare: [], success: [{ type: 'put', key: `/harness/seed-${i}`, value: new Uint8Array([i]) }], failure: [] });
+    }
     const tokenFile = parseTokenFile(`${ADMIN_TOKEN},admin,admin,"system:masters"\n${BOB_TOKEN},bob,bob\n`);
-    const api = await startApiServer({ backend, access: { tokenFile, serviceAccountKey: Buffer.alloc(32, 7) }, version: 'test' });
+    const api = await startApiServer({ backend, access: { tokenFile, serviceAccountKey: Buffer.alloc(32, 7) }, version: 'test', bookmarkIntervalMs: BOOKMARK_INTERVAL_MS });
     const h = new ApiHarness(api, backend);
     await api.cache.ready;
     await eventually('bootstrap objects', async () => ((await h.req('GET', '/api/v1/namespaces/default')).status === 200 ? true : undefined), API_READY_MS);
