@@ -5,7 +5,7 @@
  */
 import type { KubeObject } from '../../proto/k8s/meta.js';
 import { authorize, type RbacSource, type UserInfo } from '../auth/index.js';
-import { badRequest } from './errors.js';
+import { invalid } from './errors.js';
 
 interface ReviewSpec {
   resourceAttributes?: { namespace?: string; verb?: string; group?: string; resource?: string; subresource?: string; name?: string };
@@ -18,7 +18,9 @@ export function selfSubjectAccessReview(body: unknown, user: UserInfo, rbac: Rba
   const ra = spec.resourceAttributes;
   const na = spec.nonResourceAttributes;
   if ((ra === undefined) === (na === undefined)) {
-    throw badRequest('spec: exactly one of resourceAttributes or nonResourceAttributes must be set');
+    throw invalid({ group: 'authorization.k8s.io', plural: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', name: '' }, [
+      { type: 'FieldValueRequired', field: 'spec.resourceAttributes', message: 'Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified' },
+    ]);
   }
   const attributes =
     ra !== undefined

@@ -85,6 +85,8 @@ function subresourceEntry(r: ResourceDescriptor, sub: string): Record<string, un
       return { ...base, kind: 'Binding', verbs: ['create'] };
     case 'log':
       return { ...base, kind: 'Pod', verbs: ['get'] };
+    case 'token':
+      return { ...base, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
     case 'finalize':
       return { ...base, kind: r.kind, verbs: ['update'] };
     default:

@@ -41,6 +41,8 @@ export interface HandlerDeps {
   readonly rbac: RbacSource;
   /** How often watches that allow bookmarks get one. */
   readonly bookmarkIntervalMs: number;
+  /** Signs service-account tokens (TokenRequest); absent = not served. */
+  readonly serviceAccountKey?: Buffer;
 }
 
 export interface ObjectList {

@@ -8,7 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { stringify as toYaml } from 'yaml';
 import type { KubeObject } from '../../proto/k8s/meta.js';
 import type { IncludeObjectPolicy } from '../../proto/k8s/table.js';
-import { findResource, type ResourceDescriptor } from '../registry/resources.js';
+import { findResource, type ResourceDescriptor, type Verb } from '../registry/resources.js';
 import type { ObjectAddress } from '../registry/object-store.js';
 import { UpdateScope } from '../registry/strategy.js';
 import { objectTable, TableWatchEncoder, toTable } from '../table/index.js';
@@ -19,7 +19,7 @@ import { chooseRepresentation, decodeBody, mediaTypeOf, Representation } from '.
 import { ObjectHandlers, type HandlerDeps, type ObjectList } from './object-handlers.js';
 import type { ResourceRequest } from './request-info.js';
 import { selfSubjectAccessReview } from './access-review.js';
-import { bindPod, finalizeNamespace, scaleOf, writeScale } from './subresources.js';
+import { bindPod, finalizeNamespace, requestToken, scaleOf, writeScale } from './subresources.js';
 import { serveWatch } from './watch-stream.js';
 
 type Answer = { readonly code: number; readonly body: unknown };
@@ -38,6 +38,9 @@ export class ResourceRoutes {
     if (r === undefined) throw noSuchResource();
     checkScope(r, info);
     if (r.virtual) return this.review(r, info, req, reply);
+    if (info.subresource === undefined && !r.verbs.includes(info.verb as Verb)) {
+      throw methodNotAllowed(`the server does not allow this method on the requested resource (${info.verb} ${r.plural})`);
+    }
     const q = req.query as Query;
     const tableAllowed = info.subresource === undefined && (info.verb === 'get' || info.verb === 'list' || info.verb === 'watch');
     const representation = chooseRepresentation(req.headers.accept, tableAllowed);
@@ -100,6 +103,10 @@ export class ResourceRoutes {
       case 'binding create':
         await bindPod(this.d.store, a, body());
         return { code: 201, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } };
+      case 'token create': {
+        if (this.d.serviceAccountKey === undefined) throw noSuchResource();
+        return { code: 201, body: await requestToken(this.d.store, a, body(), this.d.serviceAccountKey, this.d.nowMs()) };
+      }
       case 'finalize update':
         return ok(await this.finalize(a, await finalizeNamespace(this.d.store, a, body())));
       default:

@@ -67,6 +67,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     nowMs,
     rbac: rbacFromCache(cache),
     bookmarkIntervalMs: o.bookmarkIntervalMs ?? BOOKMARK_INTERVAL_MS,
+    ...(o.access.serviceAccountKey === undefined ? {} : { serviceAccountKey: o.access.serviceAccountKey }),
   });
   const app = Fastify({ bodyLimit: REQUEST_BODY_BYTES_MAX, logger: false, return503OnClosing: true });
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

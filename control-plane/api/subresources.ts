@@ -1,15 +1,17 @@
 /**
  * Subresources other than status: `scale` (autoscaling/v1 Scale of
  * deployments and replicasets: what `kubectl scale` reads and writes),
- * `binding` (the scheduler's way to put a pod on a node, once), and
- * `finalize` (a namespace's spec.finalizers).
+ * `binding` (the scheduler's way to put a pod on a node, once), `finalize`
+ * (a namespace's spec.finalizers), and `token` (a TokenRequest: a signed,
+ * expiring token for a service account, what `kubectl create token` asks for).
  */
 import type { KubeObject } from '../../proto/k8s/meta.js';
 import { StatusReason } from '../../proto/k8s/meta.js';
 import { applyPatch, patchSchemaFor, PatchError } from '../patch/index.js';
 import type { ObjectAddress, ObjectStore } from '../registry/object-store.js';
 import { refOf } from '../registry/object-store.js';
-import { UpdateScope, prepareUpdate } from '../registry/strategy.js';
+import { UpdateScope, prepareUpdate, timestamp } from '../registry/strategy.js';
+import { issueServiceAccountToken } from '../auth/index.js';
 import { ApiError, badRequest, conflict, invalid, staleResourceVersion } from './errors.js';
 
 interface ScaleSpec {
@@ -91,4 +93,31 @@ export async function finalizeNamespace(store: ObjectStore, a: ObjectAddress, bo
   const finalizers = ((body as KubeObject | undefined)?.spec as { finalizers?: unknown } | undefined)?.finalizers ?? [];
   if (!Array.isArray(finalizers) || finalizers.some((f) => typeof f !== 'string')) throw new ApiError(StatusReason.BadRequest, 'spec.finalizers must be a list of strings');
   return store.update(a, (ns) => ({ ...ns, spec: { ...(ns.spec as object), finalizers } }));
+}
+
+/** Kubernetes' TokenRequest bounds: at least 10 minutes, 1 hour by default, at most a day here. */
+const TOKEN_SECONDS_MIN = 600;
+const TOKEN_SECONDS_DEFAULT = 3_600;
+const TOKEN_SECONDS_MAX = 86_400;
+
+/** POST serviceaccounts/<name>/token: a token for the service account, valid until it expires or the account is deleted. */
+export async function requestToken(store: ObjectStore, a: ObjectAddress, body: unknown, key: Buffer, nowMs: number): Promise<KubeObject> {
+  const sa = await store.get(a);
+  const spec = ((body as KubeObject | undefined)?.spec ?? {}) as { expirationSeconds?: unknown; audiences?: unknown };
+  const requested = spec.expirationSeconds ?? TOKEN_SECONDS_DEFAULT;
+  if (typeof requested !== 'number' || !Number.isSafeInteger(requested) || requested < TOKEN_SECONDS_MIN) {
+    throw invalid({ group: 'authentication.k8s.io', plural: 'tokenrequests', kind: 'TokenRequest', name: a.name }, [
+      { type: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: `Invalid value: ${JSON.stringify(requested)}: may not specify a duration less than ${TOKEN_SECONDS_MIN} seconds` },
+    ]);
+  }
+  const seconds = Math.min(requested, TOKEN_SECONDS_MAX);
+  const issuedAtSeconds = Math.floor(nowMs / 1000);
+  const token = issueServiceAccountToken(key, { namespace: a.namespace ?? '', name: a.name, uid: sa.metadata.uid ?? '' }, { issuedAtSeconds, expiresInSeconds: seconds });
+  return {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    metadata: { name: a.name, namespace: a.namespace, creationTimestamp: timestamp(nowMs) },
+    spec: { audiences: Array.isArray(spec.audiences) ? spec.audiences : [], expirationSeconds: seconds },
+    status: { token, expirationTimestamp: timestamp((issuedAtSeconds + seconds) * 1000) },
+  };
 }

@@ -56,6 +56,8 @@ export const ServiceAccountTokenErrorCode = {
   UidMismatch: 'SA_TOKEN_UID_MISMATCH',
   /** The namespace, name or uid to issue a token for cannot be encoded unambiguously. */
   InvalidSubject: 'SA_TOKEN_INVALID_SUBJECT',
+  /** The token's `exp` has passed. */
+  Expired: 'SA_TOKEN_EXPIRED',
   /** The signing key is shorter than SIGNING_KEY_BYTES_MIN. */
   SigningKeyTooShort: 'SA_SIGNING_KEY_TOO_SHORT',
 } as const;
@@ -88,11 +90,15 @@ export type ServiceAccountLookup = (ref: ServiceAccountRef) => { readonly uid: s
 export interface IssueServiceAccountTokenOptions {
   /** The `iat` claim; defaults to now. */
   readonly issuedAtSeconds?: number;
+  /** Lifetime: the token carries `exp` = iat + this and is refused afterwards. Absent: valid while the service account lives. */
+  readonly expiresInSeconds?: number;
 }
 
 export interface VerifyServiceAccountTokenOptions {
   /** When given, tokens of deleted or recreated service accounts are refused. */
   readonly lookupServiceAccount?: ServiceAccountLookup;
+  /** The clock `exp` is checked against; defaults to now. */
+  readonly nowSeconds?: number;
 }
 
 interface Payload {
@@ -100,6 +106,8 @@ interface Payload {
   readonly sa: string;
   readonly uid: string;
   readonly iat: number;
+  /** Expiry (seconds since the epoch), when the token has one. */
+  readonly exp?: number;
 }
 
 export function issueServiceAccountToken(
@@ -117,7 +125,8 @@ export function issueServiceAccountToken(
     );
   }
   const iat = options.issuedAtSeconds ?? Math.floor(Date.now() / 1000);
-  const payload: Payload = { ns: namespace, sa: name, uid, iat };
+  const exp = options.expiresInSeconds === undefined ? {} : { exp: iat + options.expiresInSeconds };
+  const payload: Payload = { ns: namespace, sa: name, uid, iat, ...exp };
   const encoded = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
   return `${SERVICE_ACCOUNT_TOKEN_PREFIX}${encoded}.${mac(key, encoded)}`;
 }
@@ -139,6 +148,10 @@ export function verifyServiceAccountToken(
 ): UserInfo {
   mustBeLongEnough(key);
   const payload = mustVerifySignature(key, token);
+  const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
+  if (payload.exp !== undefined && now >= payload.exp) {
+    throw new ServiceAccountTokenError(ServiceAccountTokenErrorCode.Expired, `service-account token expired at ${new Date(payload.exp * 1000).toISOString()}`);
+  }
   const ref = { namespace: payload.ns, name: payload.sa };
   const lookup = options.lookupServiceAccount;
   if (lookup !== undefined) {
@@ -197,12 +210,13 @@ function parsePayload(json: string): Payload | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { ns, sa, uid, iat } = value as Record<string, unknown>;
+  const { ns, sa, uid, iat, exp } = value as Record<string, unknown>;
   if (typeof ns !== 'string' || !isValidServiceAccountNamePart(ns)) return undefined;
   if (typeof sa !== 'string' || !isValidServiceAccountNamePart(sa)) return undefined;
   if (typeof uid !== 'string' || uid === '') return undefined;
   if (typeof iat !== 'number' || !Number.isSafeInteger(iat)) return undefined;
-  return { ns, sa, uid, iat };
+  if (exp !== undefined && (typeof exp !== 'number' || !Number.isSafeInteger(exp))) return undefined;
+  return { ns, sa, uid, iat, ...(exp === undefined ? {} : { exp }) };
 }
 
 function mac(key: Buffer, encodedPayload: string): string {

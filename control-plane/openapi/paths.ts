@@ -97,6 +97,7 @@ export const SUBRESOURCE_SHAPES: Readonly<Record<string, SubresourceShape>> = {
   scale: { gvk: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, templates: [READ, REPLACE, PATCH] },
   binding: { gvk: { group: '', version: 'v1', kind: 'Binding' }, templates: [CREATE] },
   finalize: { templates: [REPLACE] },
+  token: { gvk: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }, templates: [CREATE] },
   log: { templates: [READ_LOG] },
 };
 

@@ -98,6 +98,7 @@ const RBAC = 'rbac.authorization.k8s.io';
 
 export const RESOURCES: readonly ResourceDescriptor[] = [
   resource({ kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], subresources: ['status', 'finalize'], hasStatus: true,
+    verbs: ALL_VERBS.filter((v) => v !== Verb.DeleteCollection),
     selectableFields: { 'status.phase': (o) => field(o, 'status', 'phase') } }),
   resource({ kind: 'Pod', plural: 'pods', namespaced: true, shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding'], hasStatus: true,
     selectableFields: {
@@ -129,7 +130,7 @@ export const RESOURCES: readonly ResourceDescriptor[] = [
       source: (o) => field(o, 'source', 'component'),
       type: (o) => field(o, 'type'),
     } }),
-  resource({ kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'] }),
+  resource({ kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'], subresources: ['token'] }),
   resource({ group: 'apps', kind: 'Deployment', plural: 'deployments', namespaced: true, shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'], hasStatus: true }),
   resource({ group: 'apps', kind: 'ReplicaSet', plural: 'replicasets', namespaced: true, shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'], hasStatus: true,
     selectableFields: { 'status.replicas': (o) => field(o, 'status', 'replicas') || '0' } }),

@@ -1,10 +1,14 @@
-/** authorization.k8s.io/v1 SelfSubjectAccessReview: "may I do this?" (`kubectl auth can-i`). */
+/**
+ * authorization.k8s.io/v1 SelfSubjectAccessReview: "may I do this?" (`kubectl auth can-i`);
+ * authentication.k8s.io/v1 TokenRequest: a service-account token (`kubectl create token`).
+ */
 import {
-  gvk, bool, kind, object, ref, str,
+  arrayOf, gvk, bool, int64, kind, object, ref, str, time,
   type Definitions,
 } from './builders.js';
 
 const AUTHORIZATION = 'io.k8s.api.authorization.v1.';
+const AUTHENTICATION = 'io.k8s.api.authentication.v1.';
 
 export const AUTHORIZATION_DEFINITIONS: Definitions = {
   [`${AUTHORIZATION}SelfSubjectAccessReview`]: kind(
@@ -39,4 +43,21 @@ export const AUTHORIZATION_DEFINITIONS: Definitions = {
     reason: str('Why the action is allowed or denied.'),
     evaluationError: str('Set when authorization could not be fully evaluated.'),
   }, ['allowed']),
+  [`${AUTHENTICATION}TokenRequest`]: kind(
+    gvk('authentication.k8s.io', 'v1', 'TokenRequest'),
+    'Asks for a token of a service account (posted to serviceaccounts/<name>/token). Answered in status, never stored.',
+    {
+      spec: ref(`${AUTHENTICATION}TokenRequestSpec`, 'What token is asked for.'),
+      status: ref(`${AUTHENTICATION}TokenRequestStatus`, 'The token. Filled in by the server.'),
+    },
+    ['spec'],
+  ),
+  [`${AUTHENTICATION}TokenRequestSpec`]: object('What token is asked for.', {
+    audiences: arrayOf(str('An audience.'), 'Intended audiences of the token (recorded, not enforced).'),
+    expirationSeconds: int64('Requested lifetime in seconds: at least 600, at most a day; default one hour.'),
+  }),
+  [`${AUTHENTICATION}TokenRequestStatus`]: object('The issued token.', {
+    token: str('The bearer token.'),
+    expirationTimestamp: time('When the token stops being accepted.'),
+  }, ['token', 'expirationTimestamp']),
 };

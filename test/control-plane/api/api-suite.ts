@@ -84,6 +84,28 @@ export function describeApiSuite(factory: BackendFactory | undefined, skipReason
         expect((await h.req('GET', '/api/v1/namespaces/default/pods', undefined, { token: BOB_TOKEN })).status).toBe(403);
         expect((await h.req('POST', `/api/v1/namespaces/${n}/pods`, pod('x'), { token: BOB_TOKEN })).status).toBe(403);
       });
+
+      it('issues service-account tokens (TokenRequest) that authenticate as the account until it is deleted', async () => {
+        const n = await ns();
+        expect((await h.req('POST', `/api/v1/namespaces/${n}/serviceaccounts`, { metadata: { name: 'robot' } })).status).toBe(201);
+        const tr = await h.req('POST', `/api/v1/namespaces/${n}/serviceaccounts/robot/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} });
+        expect(tr.status, tr.text).toBe(201);
+        expect(tr.body.spec.expirationSeconds).toBe(3600);
+        const token = tr.body.status.token as string;
+        const denied = await h.req('GET', `/api/v1/namespaces/${n}/configmaps`, undefined, { token });
+        expect(denied.status).toBe(403);
+        expect(denied.body.message).toContain(`User "system:serviceaccount:${n}:robot"`);
+        const binding = {
+          apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'robot-view' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+          subjects: [{ kind: 'ServiceAccount', name: 'robot', namespace: n }],
+        };
+        expect((await h.req('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${n}/rolebindings`, binding)).status).toBe(201);
+        await eventually('robot may list', async () => ((await h.req('GET', `/api/v1/namespaces/${n}/configmaps`, undefined, { token })).status === 200 ? true : undefined), SETTLE_MS);
+        expect((await h.req('POST', `/api/v1/namespaces/${n}/serviceaccounts/robot/token`, { spec: { expirationSeconds: 10 } })).status).toBe(422);
+        await h.req('DELETE', `/api/v1/namespaces/${n}/serviceaccounts/robot`);
+        await eventually('token dies with its account', async () => ((await h.req('GET', `/api/v1/namespaces/${n}/configmaps`, undefined, { token })).status === 401 ? true : undefined), SETTLE_MS);
+      });
     });
 
     describe('objects', () => {
