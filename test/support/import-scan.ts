@@ -338,7 +338,6 @@ const FORBIDDEN: Readonly<Record<Module, Readonly<Partial<Record<Module, string>
   node: {
     store: 'node sees the cluster only through the HTTP API',
     raft: 'node sees the cluster only through the HTTP API',
-    'control-plane': 'node sees the cluster only through the HTTP API (share types via proto/)',
     chaos: 'chaos drives node', cli: 'cli is the outermost layer',
     bench: 'bench is a script', test: 'tests are not shipped',
   },
@@ -362,6 +361,13 @@ const FORBIDDEN: Readonly<Record<Module, Readonly<Partial<Record<Module, string>
  */
 export const KV_BACKEND_PREFIX = 'store/kv-backend';
 
+/**
+ * The only part of control-plane/ that node/ may import: the HTTP API client
+ * (ApiClient over HTTP, informers, work queue), the way a kubelet uses
+ * client-go. It speaks to the API server over HTTP only.
+ */
+export const API_CLIENT_PREFIX = 'control-plane/client/';
+
 /** Only the deterministic simulator drives raft/ and store/ in-process. */
 export const CHAOS_IN_PROCESS_DIR = 'chaos/sim/';
 
@@ -382,6 +388,9 @@ function directionViolation(file: string, target: string): string | undefined {
   if (reason !== undefined) return `${from}/ must not import ${to}/: ${reason}`;
   if (from === 'control-plane' && to === 'store' && !target.startsWith(KV_BACKEND_PREFIX)) {
     return `control-plane/ may import from store/ only ${KV_BACKEND_PREFIX}*`;
+  }
+  if (from === 'node' && to === 'control-plane' && !target.startsWith(API_CLIENT_PREFIX)) {
+    return `node/ may import from control-plane/ only the HTTP API client (${API_CLIENT_PREFIX}): node sees the cluster only through the HTTP API (share types via proto/)`;
   }
   const sharedUtility = CHAOS_SHARED_UTILITIES.some((u) => target.startsWith(u));
   if (from === 'chaos' && (to === 'raft' || to === 'store') && !file.startsWith(CHAOS_IN_PROCESS_DIR) && !sharedUtility) {
