@@ -56,6 +56,8 @@ export class ApiHarness {
     const h = new ApiHarness(api, backend);
     await api.cache.ready;
     await eventually('bootstrap objects', async () => ((await h.req('GET', '/api/v1/namespaces/default')).status === 200 ? true : undefined), API_READY_MS);
+    // The bootstrap RBAC policy authorizes from the watch cache, which may trail the store a moment.
+    await eventually('bootstrap policy in the cache', async () => ((await h.req('GET', '/api', undefined, { token: BOB_TOKEN })).status === 200 ? true : undefined), API_READY_MS);
     return h;
   }
 
