@@ -141,6 +141,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       rv = page.metadata.resourceVersion ?? rv;
       cont = page.metadata.continue === '' ? undefined : page.metadata.continue;
     } while (cont !== undefined && !this.stopped);
+    if (this.stopped) return;
     this.replace(fresh);
     this.resourceVersion = rv;
     if (!this.isSynced) {
