@@ -22,7 +22,7 @@ export class WorkQueue {
   /** Added while processing: requeue at done(). */
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly delayed = new Map<string, () => void>();
+  private readonly delayed = new Map<string, { readonly atMs: number; readonly cancel: () => void }>();
   private readonly waiters: Array<(key: string | undefined) => void> = [];
   private shutting = false;
 
@@ -45,16 +45,21 @@ export class WorkQueue {
     this.queue.push(key);
   }
 
-  /** Adds `key` after `ms` (an earlier pending delay for the key is kept if it fires sooner). */
+  /** Adds `key` after `ms`; of two pending delays for one key, the sooner wins. */
   addAfter(key: string, ms: number): void {
     if (this.shutting) return;
     if (ms <= 0) return this.add(key);
-    if (this.delayed.has(key)) return;
+    const atMs = this.clock.nowMs() + ms;
+    const pending = this.delayed.get(key);
+    if (pending !== undefined) {
+      if (pending.atMs <= atMs) return;
+      pending.cancel();
+    }
     const cancel = this.clock.after(ms, () => {
       this.delayed.delete(key);
       this.add(key);
     });
-    this.delayed.set(key, cancel);
+    this.delayed.set(key, { atMs, cancel });
   }
 
   /** Adds `key` after its back-off, which doubles with each call until `forget`. */
@@ -97,7 +102,7 @@ export class WorkQueue {
 
   shutDown(): void {
     this.shutting = true;
-    for (const cancel of this.delayed.values()) cancel();
+    for (const d of this.delayed.values()) d.cancel();
     this.delayed.clear();
     for (const w of this.waiters.splice(0)) w(undefined);
   }

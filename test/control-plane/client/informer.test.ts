@@ -143,6 +143,19 @@ describe('WorkQueue', () => {
     expect(q.retries('k')).toBe(0);
   });
 
+  it('keeps the sooner of two delays for one key', () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue(clock);
+    q.addAfter('k', 10_000);
+    q.addAfter('k', 1_000);
+    clock.advance(1_000);
+    expect(q.length).toBe(1);
+    q.addAfter('j', 1_000);
+    q.addAfter('j', 10_000);
+    clock.advance(1_000);
+    expect(q.length).toBe(2);
+  });
+
   it('runs workers that retry failures and stop at shutdown', async () => {
     const q = new WorkQueue();
     const seen: string[] = [];
