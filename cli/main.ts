@@ -7,6 +7,7 @@ import { registerSimCommand } from '../chaos/sim/sim-command.js';
 import { registerChaosCommand } from './chaos.js';
 import { registerKvCommand } from './kv/index.js';
 import { registerMasterCommand } from './master.js';
+import { registerNodeCommand } from './node.js';
 import { registerUpCommand } from './up.js';
 import { VERSION } from './version.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(setExitCode: ExitCodeSink): Command {
     .showHelpAfterError();
   registerUpCommand(program, setExitCode);
   registerMasterCommand(program, setExitCode);
+  registerNodeCommand(program, setExitCode);
   registerSimCommand(program, setExitCode);
   registerKvCommand(program, setExitCode);
   registerChaosCommand(program, setExitCode);
