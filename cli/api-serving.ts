@@ -3,10 +3,11 @@
  * embedded store, or an external etcd cluster given with --store), loads the
  * credentials files, starts the API server and listens on --listen-api.
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { listenApi } from '../control-plane/api/listener.js';
 import { startApiServer, type RunningApiServer } from '../control-plane/api/server.js';
-import { loadTokenFile, SIGNING_KEY_BYTES_MIN, type TokenTable } from '../control-plane/auth/index.js';
+import { parseTokenFile, SIGNING_KEY_BYTES_MIN, type TokenTable } from '../control-plane/auth/index.js';
 import type { EtcdBackend } from '../store/etcd-server/backend.js';
 import type { KvBackend } from '../store/kv-backend.js';
 import { EmbeddedKvBackend } from '../store/kv-backend/embedded.js';
@@ -56,18 +57,45 @@ export function listenAddress(url: string): { host: string; port: number } {
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port) };
 }
 
-export async function serveApi(backend: KvBackend, f: ApiFlags, log: (line: string) => void): Promise<RunningApiServer> {
+/**
+ * How this master's own components (scheduler, controller manager) reach its
+ * API: over loopback, with tokens made at start and known only to this
+ * process (Kubernetes' API server gives its loopback clients a token the same way).
+ */
+export interface LoopbackAccess {
+  readonly url: string;
+  readonly schedulerToken: string;
+  readonly controllerManagerToken: string;
+}
+
+export interface ServingApi extends RunningApiServer {
+  readonly loopback: LoopbackAccess;
+}
+
+/** Bytes of randomness in each loopback token. */
+const LOOPBACK_TOKEN_BYTES = 32;
+
+export async function serveApi(backend: KvBackend, f: ApiFlags, log: (line: string) => void): Promise<ServingApi> {
   const { host, port } = listenAddress(f.listenApi);
   const tls = await tlsOf(f);
-  const tokenFile = f.tokenAuthFile === undefined ? undefined : await loadTokens(f.tokenAuthFile);
+  const loopback: LoopbackAccess = {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    schedulerToken: randomBytes(LOOPBACK_TOKEN_BYTES).toString('hex'),
+    controllerManagerToken: randomBytes(LOOPBACK_TOKEN_BYTES).toString('hex'),
+  };
+  const loopbackLines = [
+    `${loopback.schedulerToken},system:kube-scheduler,system:kube-scheduler`,
+    `${loopback.controllerManagerToken},system:kube-controller-manager,system:kube-controller-manager`,
+  ].join('\n');
+  const tokenFile = await loadTokens(f.tokenAuthFile, loopbackLines);
   const serviceAccountKey = f.serviceAccountKeyFile === undefined ? undefined : await loadKey(f.serviceAccountKeyFile);
-  if (tokenFile === undefined && serviceAccountKey === undefined && !f.anonymousAuth) {
+  if (f.tokenAuthFile === undefined && serviceAccountKey === undefined && !f.anonymousAuth) {
     log('note: no --token-auth-file and no --service-account-key-file: every API request will be refused (401)');
   }
   const api = await startApiServer({
     backend,
     access: {
-      ...(tokenFile === undefined ? {} : { tokenFile }),
+      tokenFile,
       ...(serviceAccountKey === undefined ? {} : { serviceAccountKey }),
       allowAnonymous: f.anonymousAuth,
     },
@@ -82,6 +110,7 @@ export async function serveApi(backend: KvBackend, f: ApiFlags, log: (line: stri
   log(`api: serving on ${f.listenApi}${tls === undefined ? '' : ` (and https://${host}:${port})`} (store: ${backend.kind})`);
   return {
     ...api,
+    loopback,
     close: async () => {
       await listener.close();
       await api.close();
@@ -101,11 +130,13 @@ async function tlsOf(f: ApiFlags): Promise<{ cert: Buffer; key: Buffer } | undef
   return { cert: await read('--tls-cert-file', f.tlsCertFile), key: await read('--tls-private-key-file', f.tlsPrivateKeyFile) };
 }
 
-async function loadTokens(path: string): Promise<TokenTable> {
+/** The token file's users plus the loopback ones. */
+async function loadTokens(path: string | undefined, loopbackLines: string): Promise<TokenTable> {
   try {
-    return await loadTokenFile(path);
+    const fromFile = path === undefined ? '' : await readFile(path, 'utf8');
+    return parseTokenFile(`${fromFile.replace(/\s*$/, '')}\n${loopbackLines}\n`, path ?? 'loopback tokens');
   } catch (err) {
-    throw new ApiFlagError(`--token-auth-file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ApiFlagError(`--token-auth-file ${path ?? ''}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -9,8 +9,10 @@ import { AutoCompactionConfigError, parseAutoCompaction } from '../store/replica
 import type { AutoCompactionConfig } from '../store/replica/compaction-schedule.js';
 import { JoinError } from '../store/replica/join.js';
 import { startMember, type RunningMember } from '../store/replica/member.js';
-import { ApiFlagError, kvBackendOf, parseStoreFlag, serveApi } from './api-serving.js';
-import type { RunningApiServer } from '../control-plane/api/server.js';
+import { ApiFlagError, kvBackendOf, parseStoreFlag, serveApi, type LoopbackAccess, type ServingApi } from './api-serving.js';
+import { HttpApiClient } from '../control-plane/client/http-client.js';
+import { runControllerManager } from '../control-plane/controller-manager/controller-manager.js';
+import { runElectedScheduler } from '../control-plane/scheduler/run-elected.js';
 import type { KvBackend } from '../store/kv-backend.js';
 import type { ExitCodeSink } from './main.js';
 import { VERSION } from './version.js';
@@ -40,6 +42,11 @@ interface MasterFlags {
   anonymousAuth: boolean;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+  controllers: boolean;
+  leaderLeaseMs: number;
+  leaderRenewDeadlineMs: number;
+  leaderRetryMs: number;
+  nodeMonitorGraceMs: number;
 }
 
 export function registerMasterCommand(program: Command, setExitCode: ExitCodeSink): void {
@@ -57,6 +64,11 @@ export function registerMasterCommand(program: Command, setExitCode: ExitCodeSin
     .option('--service-cluster-ip-range <cidr>', 'ClusterIP range of Services', '10.96.0.0/12')
     .option('--tls-cert-file <file>', 'serving certificate (PEM): the API port then speaks HTTPS as well as HTTP')
     .option('--tls-private-key-file <file>', 'private key of --tls-cert-file (PEM)')
+    .option('--no-controllers', 'do not run the scheduler and controller manager on this master (they need --listen-api)')
+    .option('--leader-lease-ms <ms>', 'leader election: how long others wait before taking over a silent leader\'s lease', (v) => parseIntegerOption('--leader-lease-ms', v, 1_000, 3_600_000), 15_000)
+    .option('--leader-renew-deadline-ms <ms>', 'leader election: a leader that could not renew for this long stops acting', (v) => parseIntegerOption('--leader-renew-deadline-ms', v, 500, 3_600_000), 10_000)
+    .option('--leader-retry-ms <ms>', 'leader election: time between attempts to acquire or renew', (v) => parseIntegerOption('--leader-retry-ms', v, 100, 600_000), 2_000)
+    .option('--node-monitor-grace-ms <ms>', 'a node silent this long is marked NotReady (Unknown)', (v) => parseIntegerOption('--node-monitor-grace-ms', v, 1_000, 3_600_000), 40_000)
     .option('--anonymous-auth', 'serve requests without credentials as system:anonymous (default: refuse with 401)', false)
     .option('--initial-cluster <spec>', 'name=peerURL,... of the initial members (default: this member alone)')
     .option('--initial-cluster-state <state>', 'new | existing', 'new')
@@ -112,7 +124,7 @@ async function runMaster(f: MasterFlags): Promise<number> {
     return 1;
   }
   let backend: KvBackend | undefined;
-  let api: RunningApiServer | undefined;
+  let api: ServingApi | undefined;
   if (f.listenApi !== undefined) {
     backend = kvBackendOf(etcdEndpoints, member?.backend);
     try {
@@ -125,7 +137,9 @@ async function runMaster(f: MasterFlags): Promise<number> {
       return 2;
     }
   }
+  const components = api !== undefined && f.controllers ? startComponents(api.loopback, f, log) : undefined;
   await untilStopped(log, member?.removed);
+  await components?.stop();
   await api?.close();
   await backend?.close();
   await member?.stop();
@@ -148,6 +162,29 @@ function memberOptions(f: MasterFlags, autoCompaction: AutoCompactionConfig | un
     quotaBackendBytes: f.quotaBackendBytes,
     ...(autoCompaction === undefined ? {} : { autoCompaction }),
     log,
+  };
+}
+
+/**
+ * The scheduler and the controller manager of this master: both run here and
+ * on every other master, each active only while it holds its leader lease.
+ * They reach the API over this master's loopback address.
+ */
+function startComponents(loopback: LoopbackAccess, f: MasterFlags, log: (line: string) => void): { stop(): Promise<void> } {
+  const timings = { leaseDurationMs: f.leaderLeaseMs, renewDeadlineMs: f.leaderRenewDeadlineMs, retryPeriodMs: f.leaderRetryMs };
+  const schedulerClient = new HttpApiClient({ servers: [loopback.url], token: loopback.schedulerToken, userAgent: `strake-scheduler/${VERSION}` });
+  const managerClient = new HttpApiClient({ servers: [loopback.url], token: loopback.controllerManagerToken, userAgent: `strake-controller-manager/${VERSION}` });
+  const abort = new AbortController();
+  const running = Promise.all([
+    runElectedScheduler({ client: schedulerClient, identity: f.name, timings, log }, abort.signal),
+    runControllerManager({ client: managerClient, identity: f.name, timings, nodeLifecycle: { nodeMonitorGracePeriodMs: f.nodeMonitorGraceMs }, log }, abort.signal),
+  ]).catch((err: unknown) => log(`components stopped with an error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`));
+  return {
+    stop: async () => {
+      abort.abort();
+      await running;
+      await Promise.all([schedulerClient.close(), managerClient.close()]);
+    },
   };
 }
 
