@@ -22,6 +22,9 @@ import { selfSubjectAccessReview } from './access-review.js';
 import { bindPod, finalizeNamespace, requestToken, scaleOf, writeScale } from './subresources.js';
 import { serveWatch } from './watch-stream.js';
 
+/** How long a namespace deletion waits for this master's cache to see it (milliseconds normally). */
+const NAMESPACE_DELETE_CACHE_WAIT_MS = 3_000;
+
 type Answer = { readonly code: number; readonly body: unknown };
 
 export class ResourceRoutes {
@@ -75,8 +78,12 @@ export class ResourceRoutes {
         return ok(await this.finalize(a, await this.objects.update(a, body(), UpdateScope.Main, dryRun)));
       case 'patch':
         return ok(await this.finalize(a, await this.objects.patch(a, mediaTypeOf(req.headers['content-type']), body(), UpdateScope.Main, dryRun)));
-      case 'delete':
-        return ok(await this.deleter.delete(a, parseDeleteOptions(optionalBody(req), q)));
+      case 'delete': {
+        const after = await this.deleter.delete(a, parseDeleteOptions(optionalBody(req), q));
+        // Read-your-writes for namespace lifecycle: this master refuses new content from the moment the client hears "deleted".
+        if (r.kind === 'Namespace') await this.d.cache.waitFor(Number(after.metadata.resourceVersion ?? 0), NAMESPACE_DELETE_CACHE_WAIT_MS);
+        return ok(after);
+      }
       case 'deletecollection':
         return ok(await this.deleteCollection(r, info, q, req));
       default:

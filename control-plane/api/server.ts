@@ -62,7 +62,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
     store,
     cache,
     backend: o.backend,
-    namespaces: new NamespaceLifecycle(store),
+    namespaces: new NamespaceLifecycle(store, cache),
     serviceCidr: new ServiceCidr(o.serviceCidr ?? DEFAULT_SERVICE_CIDR),
     nowMs,
     rbac: rbacFromCache(cache),

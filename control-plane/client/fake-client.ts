@@ -117,7 +117,12 @@ export class FakeApiClient implements ApiClient {
   async patch<T extends KubeObject>(r: ResourceRef, namespace: string | undefined, name: string, type: PatchType, patch: unknown, subresource?: 'status' | 'scale'): Promise<T> {
     this.record({ verb: 'patch', plural: r.plural, ...ns(namespace), name, ...(subresource === undefined ? {} : { subresource }) });
     const current = this.mustGet(r, namespace, name);
-    const patched = applyPatch(type, current, patch, patchSchemaFor(r.group, current.kind ?? '')) as KubeObject;
+    const { resourceVersion: currentRv, ...meta } = current.metadata;
+    const patched = applyPatch(type, { ...current, metadata: meta }, patch, patchSchemaFor(r.group, current.kind ?? '')) as KubeObject;
+    // As the API server: a resourceVersion or uid the patch names is a precondition.
+    const pinned = patched.metadata.resourceVersion;
+    if (pinned !== undefined && pinned !== currentRv) throw statusError(409, 'Conflict', 'the object has been modified');
+    if (patched.metadata.uid !== current.metadata.uid) throw statusError(409, 'Conflict', 'Precondition failed: UID');
     const next = this.merged(r, current, patched, subresource === 'status' ? 'status' : undefined);
     return structuredClone(this.write(r, current, next)) as T;
   }

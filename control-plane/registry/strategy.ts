@@ -91,6 +91,15 @@ export type UpdateScope = (typeof UpdateScope)[keyof typeof UpdateScope];
  * and validated against the old object.
  */
 export function prepareUpdate(r: ResourceDescriptor, current: KubeObject, incoming: KubeObject, scope: UpdateScope): KubeObject {
+  const uid = incoming.metadata.uid;
+  if (uid !== undefined && uid !== '' && uid !== current.metadata.uid) {
+    // A uid in the body is a precondition (an adoption patch names the object it means), as in Kubernetes.
+    throw new ApiError(StatusReason.Conflict, `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${current.metadata.uid ?? ''}`, {
+      name: current.metadata.name ?? '',
+      group: r.group,
+      kind: r.plural,
+    });
+  }
   if (incoming.metadata.name !== undefined && incoming.metadata.name !== current.metadata.name) {
     throw badRequest(`the name of the object (${incoming.metadata.name}) does not match the name on the URL (${current.metadata.name ?? ''})`);
   }
