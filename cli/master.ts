@@ -47,6 +47,7 @@ interface MasterFlags {
   leaderRenewDeadlineMs: number;
   leaderRetryMs: number;
   nodeMonitorGraceMs: number;
+  experimentalNetworkFaultsFile?: string;
 }
 
 export function registerMasterCommand(program: Command, setExitCode: ExitCodeSink): void {
@@ -69,6 +70,7 @@ export function registerMasterCommand(program: Command, setExitCode: ExitCodeSin
     .option('--leader-renew-deadline-ms <ms>', 'leader election: a leader that could not renew for this long stops acting', (v) => parseIntegerOption('--leader-renew-deadline-ms', v, 500, 3_600_000), 10_000)
     .option('--leader-retry-ms <ms>', 'leader election: time between attempts to acquire or renew', (v) => parseIntegerOption('--leader-retry-ms', v, 100, 600_000), 2_000)
     .option('--node-monitor-grace-ms <ms>', 'a node silent this long is marked NotReady (Unknown)', (v) => parseIntegerOption('--node-monitor-grace-ms', v, 1_000, 3_600_000), 40_000)
+    .option('--experimental-network-faults-file <file>', 'chaos testing only: JSON {"blocked": ["host:port", ...]} of peer addresses to cut off, re-read when it changes')
     .option('--anonymous-auth', 'serve requests without credentials as system:anonymous (default: refuse with 401)', false)
     .option('--initial-cluster <spec>', 'name=peerURL,... of the initial members (default: this member alone)')
     .option('--initial-cluster-state <state>', 'new | existing', 'new')
@@ -161,6 +163,7 @@ function memberOptions(f: MasterFlags, autoCompaction: AutoCompactionConfig | un
     snapshotCatchUpEntries: f.snapshotCatchupEntries,
     quotaBackendBytes: f.quotaBackendBytes,
     ...(autoCompaction === undefined ? {} : { autoCompaction }),
+    ...(f.experimentalNetworkFaultsFile === undefined ? {} : { networkFaultsFile: f.experimentalNetworkFaultsFile }),
     log,
   };
 }

@@ -75,6 +75,8 @@ export interface ClusterFlags {
   readonly extraArgs?: readonly string[];
   /** Serve the HTTP API too (strake only), with these credentials files. */
   readonly api?: ApiFlags;
+  /** Give each member a network-faults file (strake only; see ProcessCluster.partition). */
+  readonly networkFaults?: boolean;
 }
 
 export interface ApiFlags {
@@ -137,8 +139,14 @@ function strakeArgs(m: MemberSpec, f: ClusterFlags): string[] {
     '--election-ticks', String(f.electionTicks ?? 10),
     ...(f.snapshotCount === undefined ? [] : ['--snapshot-count', String(f.snapshotCount)]),
     ...(f.api === undefined ? [] : apiArgs(m, f.api)),
+    ...(f.networkFaults === true ? ['--experimental-network-faults-file', faultsFileOf(m)] : []),
     ...(f.extraArgs ?? []),
   ];
+}
+
+/** Where a member reads the peers it must cut off (raft/transport/network-faults.ts). */
+export function faultsFileOf(m: MemberSpec): string {
+  return `${m.dataDir}.faults.json`;
 }
 
 function apiArgs(m: MemberSpec, a: ApiFlags): string[] {

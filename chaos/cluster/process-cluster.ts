@@ -18,13 +18,13 @@
  * <rootDir>/<name>.log; `logTails()` shows their ends for a failure report.
  * Every process is signalled by its PID, never by name.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3, type IStatusResponse } from 'etcd3';
 import { chaosClient } from './etcd-client.js';
 import { KILL_EXIT_WAIT_MS, MemberProcess, mustBeFreePorts, readTail, STOP_GRACE_MS, type MemberCommand } from './member-process.js';
-import { ClusterKind, memberCommandOf, memberPorts, memberSpecs, type ApiFlags, type ClusterFlags, type MemberSpec } from './member-spec.js';
+import { ClusterKind, faultsFileOf, memberCommandOf, memberPorts, memberSpecs, type ApiFlags, type ClusterFlags, type MemberSpec } from './member-spec.js';
 import { errorMessage, eventually, POLL_INTERVAL_MS, sleep } from './poll.js';
 
 export { STOP_GRACE_MS } from './member-process.js';
@@ -74,6 +74,8 @@ export interface ProcessClusterOptions {
   readonly namePrefix?: string;
   /** Serve the HTTP API on P+10i+2 too (strake only), with these credentials files. */
   readonly api?: ApiFlags;
+  /** Let `partition`/`heal` cut links between members (strake only: a failpoint file per member). */
+  readonly networkFaults?: boolean;
 }
 
 export class ProcessCluster {
@@ -193,6 +195,26 @@ export class ProcessCluster {
       }
       await sleep(POLL_INTERVAL_MS);
     }
+  }
+
+  /**
+   * Cuts the Raft links between the given groups of members (indices): each
+   * member drops all traffic with members outside its group, both ways; a
+   * member in no group is cut off from everyone. Needs `networkFaults`.
+   * Clients still reach every member (the etcd endpoints are not cut).
+   */
+  partition(groups: ReadonlyArray<readonly number[]>): void {
+    if (this.kind !== ClusterKind.Strake) throw new Error('partition needs a strake cluster started with networkFaults');
+    for (const m of this.members) {
+      const group = groups.find((g) => g.includes(m.index)) ?? [m.index];
+      const blocked = this.members.filter((o) => !group.includes(o.index)).map((o) => `127.0.0.1:${o.ports.peer}`);
+      writeFileSync(faultsFileOf(m), JSON.stringify({ blocked }));
+    }
+  }
+
+  /** Restores every link cut by `partition`. */
+  heal(): void {
+    for (const m of this.members) writeFileSync(faultsFileOf(m), JSON.stringify({ blocked: [] }));
   }
 
   /** Maintenance.Status of one member, through its own endpoint. */

@@ -1,7 +1,9 @@
 /**
  * A chaos run against a real cluster of `strake master` processes: concurrent
  * clients read, write and compare-and-set a few keys through the etcd v3 API
- * while a nemesis SIGKILLs the leader and restarts it, again and again. The
+ * while a nemesis SIGKILLs the leader and restarts it, or cuts the network
+ * between the members (isolating the leader, or splitting the cluster 2/1),
+ * again and again. The
  * recorded history must be linearizable, and every acknowledged write to a
  * unique key must still be readable at the end (no lost acknowledged writes).
  *
@@ -26,18 +28,32 @@ export interface KvChaosOptions {
   readonly keys?: number;
   /** A request that takes longer has an unknown outcome. */
   readonly opTimeoutMs?: number;
-  /** Time between leader kills, and how long the killed member stays down. */
+  /** Time between faults, and how long each lasts (a killed member stays down, a partition stays). */
   readonly killEveryMs?: number;
   readonly downMs?: number;
+  /** Which faults the nemesis picks from (default: kill). */
+  readonly faults?: readonly NemesisFault[];
   /** Budget for the linearizability check. */
   readonly checkTimeoutMs?: number;
   readonly log?: (line: string) => void;
 }
 
+export const NemesisFault = {
+  /** SIGKILL the leader, restart it after downMs. */
+  Kill: 'kill',
+  /** Cut the leader off from the other members for downMs. */
+  IsolateLeader: 'isolate-leader',
+  /** Split the members into a majority and a minority (2/1) for downMs. */
+  Split: 'split',
+} as const;
+export type NemesisFault = (typeof NemesisFault)[keyof typeof NemesisFault];
+
 export interface KvChaosResult {
   readonly seed: number;
   readonly operations: { readonly ok: number; readonly fail: number; readonly info: number };
+  /** Faults injected (kills and partitions). */
   readonly kills: number;
+  readonly faults: Readonly<Record<NemesisFault, number>>;
   readonly check: CheckResult<KvInput, KvOutput>;
   readonly ackedUniqueWrites: number;
   /** Unique keys whose write was acknowledged but that are missing or wrong at the end. */
@@ -107,20 +123,53 @@ async function runClient(id: number, client: Etcd3, ctx: ClientContext): Promise
   }
 }
 
-async function nemesis(cluster: ProcessCluster, o: Required<Pick<KvChaosOptions, 'killEveryMs' | 'downMs'>>, rng: Rng, stopAt: number, log: (l: string) => void): Promise<number> {
-  let kills = 0;
+async function nemesis(cluster: ProcessCluster, o: NemesisOptions, rng: Rng, stopAt: number, log: (l: string) => void): Promise<Record<NemesisFault, number>> {
+  const counts: Record<NemesisFault, number> = { kill: 0, 'isolate-leader': 0, split: 0 };
   while (Date.now() + o.killEveryMs < stopAt) {
     await sleep(o.killEveryMs / 2 + rng.nextInt(o.killEveryMs));
-    const leader = await cluster.maybeLeaderIndex();
-    if (leader === undefined) continue;
-    log(`nemesis: SIGKILL leader ${cluster.members[leader]!.name}`);
-    await cluster.kill(leader, 'SIGKILL');
-    kills++;
-    await sleep(o.downMs);
-    await cluster.restart(leader);
-    log(`nemesis: restarted ${cluster.members[leader]!.name}`);
+    const fault = o.faults[rng.nextInt(o.faults.length)]!;
+    if (await injectFault(cluster, fault, o.downMs, rng, log)) counts[fault]++;
   }
-  return kills;
+  return counts;
+}
+
+interface NemesisOptions {
+  readonly killEveryMs: number;
+  readonly downMs: number;
+  readonly faults: readonly NemesisFault[];
+}
+
+/** One fault, held for `downMs` and then repaired; false when there was no leader to aim at. */
+async function injectFault(cluster: ProcessCluster, fault: NemesisFault, downMs: number, rng: Rng, log: (l: string) => void): Promise<boolean> {
+  const leader = await cluster.maybeLeaderIndex();
+  if (leader === undefined) return false;
+  const name = (i: number): string => cluster.members[i]!.name;
+  switch (fault) {
+    case NemesisFault.Kill:
+      log(`nemesis: SIGKILL leader ${name(leader)}`);
+      await cluster.kill(leader, 'SIGKILL');
+      await sleep(downMs);
+      await cluster.restart(leader);
+      log(`nemesis: restarted ${name(leader)}`);
+      return true;
+    case NemesisFault.IsolateLeader: {
+      const others = cluster.members.map((m) => m.index).filter((i) => i !== leader);
+      log(`nemesis: isolate leader ${name(leader)} from ${others.map(name).join(', ')}`);
+      cluster.partition([[leader], others]);
+      break;
+    }
+    case NemesisFault.Split: {
+      const lone = rng.nextInt(cluster.members.length);
+      const rest = cluster.members.map((m) => m.index).filter((i) => i !== lone);
+      log(`nemesis: split ${rest.map(name).join(', ')} | ${name(lone)}`);
+      cluster.partition([rest, [lone]]);
+      break;
+    }
+  }
+  await sleep(downMs);
+  cluster.heal();
+  log('nemesis: healed the network');
+  return true;
 }
 
 async function verifyAcked(endpoints: readonly string[], acked: ReadonlyMap<string, string>): Promise<string[]> {
@@ -138,7 +187,9 @@ async function verifyAcked(endpoints: readonly string[], acked: ReadonlyMap<stri
 export async function runKvChaos(o: KvChaosOptions): Promise<KvChaosResult> {
   const log = o.log ?? (() => undefined);
   const rng = new SeededRng(o.seed);
-  const cluster = await ProcessCluster.start({ dir: o.dir, basePort: o.basePort, size: 3 });
+  const faults = o.faults ?? [NemesisFault.Kill];
+  const partitions = faults.some((f) => f !== NemesisFault.Kill);
+  const cluster = await ProcessCluster.start({ dir: o.dir, basePort: o.basePort, size: 3, networkFaults: partitions });
   const recorder = new HistoryRecorder<KvInput, KvOutput>();
   const acked = new Map<string, string>();
   const clients: Etcd3[] = [];
@@ -150,8 +201,8 @@ export async function runKvChaos(o: KvChaosOptions): Promise<KvChaosResult> {
     const ctxFor = (i: number): ClientContext => ({ rng: new SeededRng(o.seed * 1000 + i + 1), recorder, acked, keys: o.keys ?? 4, opTimeoutMs, stopAt });
     const n = o.clients ?? 6;
     for (let i = 0; i < n; i++) clients.push(chaosClient(cluster.endpoints(), { callTimeoutMs: opTimeoutMs }));
-    const [kills] = await Promise.all([
-      nemesis(cluster, { killEveryMs: o.killEveryMs ?? 3000, downMs: o.downMs ?? 1000 }, rng, stopAt, log),
+    const [counts] = await Promise.all([
+      nemesis(cluster, { killEveryMs: o.killEveryMs ?? 3000, downMs: o.downMs ?? 1000, faults }, rng, stopAt, log),
       ...clients.map((c, i) => runClient(i, c, ctxFor(i))),
     ]);
     // The nemesis restarts every member it kills; one that died by itself is said and brought back too.
@@ -168,7 +219,8 @@ export async function runKvChaos(o: KvChaosOptions): Promise<KvChaosResult> {
     return {
       seed: o.seed,
       operations: { ok: count(OpStatus.Ok), fail: count(OpStatus.Fail), info: count(OpStatus.Info) },
-      kills,
+      kills: counts.kill + counts['isolate-leader'] + counts.split,
+      faults: counts,
       check,
       ackedUniqueWrites: acked.size,
       lostWrites,

@@ -14,6 +14,7 @@
  * to stop. A joining member asks a peer for the membership (`fetchPeerMembership`)
  * to learn its own id.
  */
+import type { NetworkFaults } from './network-faults.js';
 import * as grpc from '@grpc/grpc-js';
 import { pack, unpack } from 'msgpackr';
 import { crc32 } from 'node:zlib';
@@ -204,6 +205,8 @@ export class GrpcTransport {
   constructor(
     private readonly selfId: number,
     private readonly clusterId: string,
+    /** A chaos failpoint: peers to cut off (network-faults.ts); absent in normal runs. */
+    private readonly faults?: NetworkFaults,
   ) {
     this.server.addService(this.svc.service, {
       Stream: (call: grpc.ServerReadableStream<Frame, object>, cb: grpc.sendUnaryData<object>) => this.serveStream(call, cb),
@@ -272,12 +275,14 @@ export class GrpcTransport {
     for (const m of messages) {
       const peer = this.peers.get(m.to);
       if (peer === undefined) continue; // not (or no longer) a member
+      if (this.faults?.isBlocked(peer.address)) continue; // a chaos run cut this link
       if (m.type === MessageType.Snap) void this.sendSnapshot(peer, m);
       else peer.enqueue(m);
     }
   }
 
   async close(): Promise<void> {
+    this.faults?.close();
     for (const p of this.peers.values()) p.close();
     this.peers.clear();
     // Peers keep their streams to us open for as long as they run: give in-flight
@@ -292,6 +297,12 @@ export class GrpcTransport {
         resolve();
       });
     });
+  }
+
+  /** Whether a chaos run cut the link with peer `id` (network-faults.ts). */
+  private isCutOff(id: number): boolean {
+    const address = this.peers.get(id)?.address;
+    return this.faults !== undefined && address !== undefined && this.faults.isBlocked(address);
   }
 
   private mustHandlers(): TransportHandlers {
@@ -332,6 +343,7 @@ export class GrpcTransport {
           this.inbound.set(from, (this.inbound.get(from) ?? new Set()).add(end));
         }
         if (this.removed.has(m.from)) return end({ code: MEMBER_REMOVED_STATUS, details: MEMBER_REMOVED_MESSAGE });
+        if (this.isCutOff(m.from)) continue;
         this.lastHeardMs.set(m.from, Date.now());
         this.peers.get(m.from)?.markHealthy();
         this.handlers?.onMessage(m);
@@ -379,6 +391,10 @@ export class GrpcTransport {
         return;
       }
       const m: Message = { ...header, snapshot: { metadata: header.snapshot.metadata, data: new Uint8Array(data) } };
+      if (this.isCutOff(m.from)) {
+        cb(null, { ok: false, error: 'link cut by a network fault' });
+        return;
+      }
       this.handlers?.onMessage(m);
       cb(null, { ok: true, error: '' });
     });

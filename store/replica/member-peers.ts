@@ -7,6 +7,7 @@
  */
 import type { RaftDriver } from '../../raft/driver/raft-driver.js';
 import { GrpcTransport } from '../../raft/transport/grpc-transport.js';
+import { NetworkFaults } from '../../raft/transport/network-faults.js';
 import type { StateMachine } from '../../raft/driver/raft-driver.js';
 import { formatId } from './member-id.js';
 import type { Members } from './members.js';
@@ -21,6 +22,9 @@ export interface MemberPeersOptions {
   readonly removal: RemovalWatch;
   /** The membership table as applied so far. */
   readonly members: () => Members;
+  /** Chaos failpoint: a file listing peers to cut off (raft/transport/network-faults.ts). */
+  readonly networkFaultsFile?: string;
+  readonly log?: (line: string) => void;
 }
 
 export class MemberPeers {
@@ -29,7 +33,8 @@ export class MemberPeers {
   driver: RaftDriver | undefined;
 
   constructor(private readonly o: MemberPeersOptions) {
-    this.transport = new GrpcTransport(o.selfId, formatId(o.clusterId));
+    const faults = o.networkFaultsFile === undefined ? undefined : new NetworkFaults(o.networkFaultsFile, o.log);
+    this.transport = new GrpcTransport(o.selfId, formatId(o.clusterId), faults);
     this.transport.setHandlers({
       onMessage: (m) => this.driver?.receive(m),
       onUnreachable: (id) => this.driver?.reportUnreachable(id),

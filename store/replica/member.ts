@@ -49,6 +49,8 @@ export interface MemberOptions {
   /** Automatic compaction (compaction-config.ts); absent = off, etcd's default. */
   readonly autoCompaction?: AutoCompactionConfig;
   readonly log?: (line: string) => void;
+  /** Chaos failpoint (raft/transport/network-faults.ts): a file listing peer addresses to cut off. */
+  readonly networkFaultsFile?: string;
 }
 
 export interface RunningMember {
@@ -87,7 +89,15 @@ export async function startMember(o: MemberOptions): Promise<RunningMember> {
   const replayedIndex = storage.initialState().hardState.commit;
   const removal = new RemovalWatch({ tickMs: heartbeatMs, log });
 
-  const peers = new MemberPeers({ selfId, clusterId, fallbackPeers: identity.fallbackPeers, removal, members: () => state.members });
+  const peers = new MemberPeers({
+    selfId,
+    clusterId,
+    fallbackPeers: identity.fallbackPeers,
+    removal,
+    members: () => state.members,
+    log,
+    ...(o.networkFaultsFile === undefined ? {} : { networkFaultsFile: o.networkFaultsFile }),
+  });
   const transport = peers.transport;
   let backend: RaftBackend | undefined;
   const state = new ReplicatedState({
