@@ -26,7 +26,6 @@ import { conditionOf, judgeReadiness, leaseRenewTime, NodeConditionType, ProbeTr
 import { PodsByNode } from './pods-by-node.js';
 import { NoExecuteTaintQueue, type ZoneChange } from './taint-queue.js';
 import { evictionDeadlineMs, planReadinessTaints, type NoExecuteTaint, type TaintContext } from './taints.js';
-import { Wakeups } from './wakeups.js';
 
 /** The kubelet renews its Lease here, named after the node. */
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
@@ -78,7 +77,6 @@ export class NodeLifecycleController {
   private readonly noExecuteSeenMs = new Map<string, Map<string, number>>();
   /** Nodes whose pods were already marked not ready since they stopped being Ready (done once, so we never fight a live kubelet). */
   private readonly podsMarkedNotReady = new Set<string>();
-  private readonly wakeups: Wakeups;
   private readonly cancelTimers: Array<() => void> = [];
   private stopped = false;
 
@@ -91,7 +89,6 @@ export class NodeLifecycleController {
     this.recorder = recorder;
     this.queue = new WorkQueue(this.clock);
     this.taintQueue = new NoExecuteTaintQueue(this.config);
-    this.wakeups = new Wakeups(this.clock, (key) => this.queue.add(key));
     const informerOptions = { clock: this.clock, log: this.log };
     this.nodes = new Informer<Node>(client, Resources.Nodes, informerOptions);
     this.leases = new Informer<Lease>(client, Resources.Leases, { ...informerOptions, namespace: NODE_LEASE_NAMESPACE });
@@ -277,7 +274,7 @@ export class NodeLifecycleController {
   private async evictPods(node: Node, nowMs: number): Promise<void> {
     const name = keyOf(node);
     const taints = this.trackNoExecute(node, nowMs);
-    if (taints.length === 0) return this.wakeups.cancel(name);
+    if (taints.length === 0) return;
     let nextMs = Infinity;
     for (const pod of this.podsOn(name)) {
       if (pod.metadata.deletionTimestamp !== undefined) continue;
@@ -287,7 +284,8 @@ export class NodeLifecycleController {
       if (deadlineMs <= nowMs) await this.evict(pod);
       else nextMs = Math.min(nextMs, deadlineMs);
     }
-    if (Number.isFinite(nextMs)) this.wakeups.at(name, nextMs);
+    // The queue keeps the soonest of several wake-ups per node; a wake-up that finds nothing to do is harmless.
+    if (Number.isFinite(nextMs)) this.queue.addAfter(name, nextMs - nowMs);
   }
 
   /** The node's NoExecute taints with when we first saw each; forgets the ones that are gone. */
@@ -335,7 +333,6 @@ export class NodeLifecycleController {
     this.taintQueue.drop(name);
     this.noExecuteSeenMs.delete(name);
     this.podsMarkedNotReady.delete(name);
-    this.wakeups.cancel(name);
   }
 
   private mustBeRunning(): void {
@@ -352,7 +349,6 @@ export class NodeLifecycleController {
     this.queue.shutDown();
     for (const informer of [this.nodes, this.leases, this.pods]) informer.stop();
     for (const cancel of this.cancelTimers.splice(0)) cancel();
-    this.wakeups.cancelAll();
   }
 }
 
