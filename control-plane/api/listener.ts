@@ -59,8 +59,10 @@ export async function listenApi(app: FastifyInstance, o: ListenOptions): Promise
   });
   return {
     close: async () => {
-      await new Promise<void>((resolve) => net.close(() => resolve()));
+      // Open keep-alive connections would hold net.close() until they end: drop them first.
+      const closed = new Promise<void>((resolve) => net.close(() => resolve()));
       for (const s of sockets) s.destroy();
+      await closed;
     },
   };
 }

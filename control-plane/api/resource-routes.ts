@@ -14,7 +14,7 @@ import { UpdateScope } from '../registry/strategy.js';
 import { objectTable, TableWatchEncoder, toTable } from '../table/index.js';
 import { Deleter, parseDeleteOptions } from './deletion.js';
 import { ApiError, badRequest, methodNotAllowed, noSuchResource } from './errors.js';
-import { parseListOptions, single, type Query } from './list-options.js';
+import { parseListOptions, single, type ListOptions, type Query } from './list-options.js';
 import { chooseRepresentation, decodeBody, mediaTypeOf, Representation } from './negotiation.js';
 import { ObjectHandlers, type HandlerDeps, type ObjectList } from './object-handlers.js';
 import type { ResourceRequest } from './request-info.js';
@@ -49,8 +49,10 @@ export class ResourceRoutes {
     const representation = chooseRepresentation(req.headers.accept, tableAllowed);
     const includeObject = includeObjectOf(q);
     if (info.verb === 'watch') {
+      // Options are checked before the reply is taken over, so a bad query still gets its 400.
+      const options = parseListOptions(r, q, r.namespaced, Math.random());
       reply.hijack();
-      return this.watch(r, info, q, representation, includeObject, reply);
+      return this.watch(r, info, options, representation, includeObject, reply);
     }
     const answer = await this.answer(r, info, q, req);
     const body = representation === Representation.Table ? this.asTable(r, answer.body, includeObject) : answer.body;
@@ -141,8 +143,7 @@ export class ResourceRoutes {
     return { ...list, items };
   }
 
-  private async watch(r: ResourceDescriptor, info: ResourceRequest, q: Query, rep: Representation, includeObject: IncludeObjectPolicy, reply: FastifyReply): Promise<void> {
-    const options = parseListOptions(r, q, r.namespaced, Math.random());
+  private async watch(r: ResourceDescriptor, info: ResourceRequest, options: ListOptions, rep: Representation, includeObject: IncludeObjectPolicy, reply: FastifyReply): Promise<void> {
     const encoder = new TableWatchEncoder(r.plural, includeObject);
     const render = rep === Representation.Table ? (o: KubeObject) => encoder.encode(o, this.d.nowMs()) : (o: KubeObject) => o;
     try {

@@ -46,6 +46,8 @@ export async function serveWatch(cache: WatchCache, req: WatchRequest, res: Serv
   const { options: o, resource: r } = req;
   const start = await startRevision(cache, o, consistentRevision);
   res.writeHead(200, { 'content-type': req.contentType, 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
+  // A quiet watch must still show the client its answer has begun.
+  res.flushHeaders();
   const send = (type: WatchEventType, object: unknown): boolean => {
     if (res.destroyed || res.writableEnded) return false;
     res.write(`${JSON.stringify({ type, object })}\n`);

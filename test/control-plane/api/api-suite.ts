@@ -316,6 +316,7 @@ export function describeApiSuite(factory: BackendFactory | undefined, skipReason
       it('refuses a future resourceVersion with 504 and a malformed one with 400', async () => {
         expect((await h.req('GET', '/api/v1/configmaps?watch=true&resourceVersion=999999999&timeoutSeconds=1')).status).toBe(504);
         expect((await h.req('GET', '/api/v1/configmaps?watch=true&resourceVersion=abc')).status).toBe(400);
+        expect((await h.req('GET', `/api/v1/configmaps?watch=true&labelSelector=${encodeURIComponent('a in (')}`)).status).toBe(400);
       });
     });
 
