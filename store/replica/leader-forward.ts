@@ -8,6 +8,8 @@
  *
  * A forwarded call carries the caller's remaining deadline, so a request that
  * meets a leader change mid-way (and is forwarded again) ends at that deadline.
+ * Lease requests that must use the leader's clock are forwarded the same way
+ * (lease-forwarding.ts), through `LeaderChannel` and `errorFromLeader`.
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadProto } from '../../proto/load.js';
@@ -51,13 +53,35 @@ function clusterClientCtor(): grpc.ServiceClientConstructor {
   return clusterCtor;
 }
 
+/** One client of an etcd service, for the leader last forwarded to; replaced when the leader moves. */
+export class LeaderChannel<C> {
+  private client: { readonly address: string; readonly stub: C & grpc.Client } | undefined;
+
+  constructor(private readonly ctor: () => grpc.ServiceClientConstructor) {}
+
+  /** The client for the etcd endpoint at `clientUrl` (http://host:port). */
+  clientFor(clientUrl: string): C {
+    const address = clientUrl.replace(/^[a-z]+:\/\//, '').replace(/\/+$/, '');
+    if (this.client?.address !== address) {
+      this.close();
+      const Ctor = this.ctor();
+      this.client = { address, stub: new Ctor(address, grpc.credentials.createInsecure()) as unknown as C & grpc.Client };
+    }
+    return this.client.stub;
+  }
+
+  close(): void {
+    this.client?.stub.close();
+    this.client = undefined;
+  }
+}
+
 export class LeaderForwarder {
-  /** One client, for the leader last forwarded to; replaced when the leader moves. */
-  private client: { readonly address: string; readonly cluster: ClusterClient } | undefined;
+  private readonly channel = new LeaderChannel<ClusterClient>(clusterClientCtor);
 
   /** Calls `method` on the etcd endpoint at `clientUrl` (http://host:port), bounded by `deadlineEpochMs`. */
   async forward(clientUrl: string, method: ForwardedMethod, req: object, deadlineEpochMs: number, signal: AbortSignal): Promise<ForwardedAnswer> {
-    const cluster = this.clientFor(clientUrl.replace(/^[a-z]+:\/\//, '').replace(/\/+$/, ''));
+    const cluster = this.channel.clientFor(clientUrl);
     const res = await new Promise<WireAnswer>((resolve, reject) => {
       const call = cluster[method](req, new grpc.Metadata(), { deadline: deadlineEpochMs }, (err, r) => {
         signal.removeEventListener('abort', onAbort);
@@ -72,17 +96,7 @@ export class LeaderForwarder {
   }
 
   close(): void {
-    this.client?.cluster.close();
-    this.client = undefined;
-  }
-
-  private clientFor(address: string): ClusterClient {
-    if (this.client?.address !== address) {
-      this.close();
-      const Ctor = clusterClientCtor();
-      this.client = { address, cluster: new Ctor(address, grpc.credentials.createInsecure()) as unknown as ClusterClient };
-    }
-    return this.client.cluster;
+    this.channel.close();
   }
 }
 
@@ -103,7 +117,7 @@ const CODE_BY_TEXT = new Map<string, EtcdErrorCode>(
 );
 
 /** The leader's answer as the same typed error, so this member's edge sends the client what the leader sent. */
-function errorFromLeader(err: grpc.ServiceError): EtcdServerError {
+export function errorFromLeader(err: grpc.ServiceError): EtcdServerError {
   const detailValue = err.metadata?.get(ERROR_DETAIL_METADATA_KEY)[0];
   const detail = typeof detailValue === 'string' ? detailValue : undefined;
   const code = CODE_BY_TEXT.get(err.details);

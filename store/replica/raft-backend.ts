@@ -2,7 +2,9 @@
  * EtcdBackend over this member's Raft driver and replicated state: writes are
  * proposed (a follower's proposal is forwarded to the leader by Raft) and
  * answered when this member applies them; linearizable reads wait for a
- * ReadIndex round, serializable reads are served from local state.
+ * ReadIndex round, serializable reads are served from local state. Lease
+ * grants, keep-alives and time-to-live reads are served by the leader, whose
+ * clock decides expiry; any other member forwards them (lease-forwarding.ts).
  */
 import { NotLeaderError, ProposalDroppedError, RaftError, UncommittedLimitError } from '../../raft/core/errors.js';
 import { StateRole } from '../../raft/core/types.js';
@@ -17,6 +19,8 @@ import { MvccError } from '../mvcc/errors.js';
 import type { ReadResult } from '../mvcc/state-machine.js';
 import type { ApplyOutcome, ReplicatedState } from './replicated-state.js';
 import { isRaisedAlarmType, type AlarmChange } from './alarms.js';
+import { LeaseForwarder, type ForwardTarget } from './lease-forwarding.js';
+import { formatId } from './member-id.js';
 import { MembershipOps } from './membership-ops.js';
 import { encodeProposal, type Proposal } from './proposal.js';
 import { SNAPSHOT_STREAM_CHUNK_BYTES, VERSION_STRING } from './limits.js';
@@ -56,6 +60,7 @@ export const MAX_PENDING_PROPOSALS = 16_384;
 export class RaftBackend implements EtcdBackend {
   private readonly waiters = new Map<string, Waiter>();
   private readonly membership: MembershipOps;
+  private readonly leaseForwarder = new LeaseForwarder();
   private requestCounter = 0;
   /** An activation of this member's NOSPACE alarm is proposed and not yet answered. */
   private raisingNoSpace = false;
@@ -94,6 +99,7 @@ export class RaftBackend implements EtcdBackend {
     for (const w of this.waiters.values()) w.reject(err);
     this.waiters.clear();
     this.membership.close();
+    this.leaseForwarder.close();
   }
 
   header(): E.ResponseHeader {
@@ -206,7 +212,8 @@ export class RaftBackend implements EtcdBackend {
 
   // ---- Lease -----------------------------------------------------------------
 
-  leaseGrant(req: E.LeaseGrantRequest, opts: CallOptions): Promise<E.LeaseGrantResponse> {
+  async leaseGrant(req: E.LeaseGrantRequest, opts: CallOptions): Promise<E.LeaseGrantResponse> {
+    if (!this.isLeader()) return this.leaseForwarder.grant(this.leaderTarget(opts), req);
     return this.command({ op: 'leaseGrant', request: { id: req.id, ttlSeconds: req.ttlSeconds, nowMs: Date.now() } }, opts);
   }
 
@@ -215,13 +222,31 @@ export class RaftBackend implements EtcdBackend {
   }
 
   async leaseKeepAlive(id: number, opts: CallOptions): Promise<number> {
+    if (!this.isLeader()) return this.leaseForwarder.keepAlive(this.leaderTarget(opts), id);
     const r = await this.command({ op: 'leaseRenew', request: { id, nowMs: Date.now() } }, opts);
     return r.ttlSeconds;
   }
 
   async leaseTimeToLive(id: number, opts: CallOptions & { readonly keys: boolean }): Promise<E.LeaseTimeToLiveResponse> {
+    if (!this.isLeader()) return this.leaseForwarder.timeToLive(this.leaderTarget(opts), id, opts.keys);
     await this.linearizableBarrier(opts);
     return unwrap(this.o.state.mvcc.leaseTimeToLive({ id, keys: opts.keys, nowMs: Date.now() }));
+  }
+
+  private isLeader(): boolean {
+    return this.o.driver.node.raft.role === StateRole.Leader;
+  }
+
+  /**
+   * The leader's etcd endpoint and this call's remaining time. Without a known
+   * leader the call fails at once with NO_LEADER, as a proposal does.
+   */
+  private leaderTarget(opts: CallOptions): ForwardTarget {
+    const lead = this.o.driver.node.raft.lead;
+    if (lead === 0) throw etcdError(EtcdErrorCode.NoLeader);
+    const clientUrl = this.o.state.members.get(lead)?.clientUrls[0];
+    if (clientUrl === undefined) throw etcdError(EtcdErrorCode.NoLeader, `the leader ${formatId(lead)} has not published its client URL yet`);
+    return { clientUrl, deadlineEpochMs: Date.now() + this.timeoutFor(opts), signal: opts.signal };
   }
 
   async leaseLeases(opts: CallOptions): Promise<E.LeaseLeasesResponse> {
