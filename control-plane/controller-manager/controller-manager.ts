@@ -39,8 +39,8 @@ export async function runControllers(o: ControllerManagerOptions, signal: AbortS
   const log = (name: string) => (line: string) => o.log(`${name}: ${line}`);
   const recorder = new EventRecorder({ ...common, component: 'controller-manager', host: o.identity, log: log('events') });
   const controllers: Array<[string, { run(signal: AbortSignal): Promise<void> }]> = [
-    ['replicaset', new ReplicaSetController({ ...common, log: log('replicaset') })],
-    ['deployment', new DeploymentController({ ...common, log: log('deployment') })],
+    ['replicaset', new ReplicaSetController({ ...common, recorder, log: log('replicaset') })],
+    ['deployment', new DeploymentController({ ...common, recorder, log: log('deployment') })],
     ['endpoints', new EndpointsController({ ...common, log: log('endpoints') })],
     ['garbage-collector', new GarbageCollector({ ...common, log: log('garbage-collector') })],
     ['node-lifecycle', new NodeLifecycleController({ ...common, ...(o.nodeLifecycle ?? {}), recorder, log: log('node-lifecycle') })],

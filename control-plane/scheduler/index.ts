@@ -1,5 +1,5 @@
 /** The scheduler's entry points; see README.md. */
-export { Scheduler, type SchedulerMetrics, type SchedulerOptions, SchedulerOptionsError, SchedulerTimeoutError, API_CALLS_IN_FLIGHT_MAX, API_CALL_TIMEOUT_MS } from './scheduler.js';
+export { Scheduler, type SchedulerEventSink, type SchedulerMetrics, type SchedulerOptions, SchedulerOptionsError, SchedulerTimeoutError, API_CALLS_IN_FLIGHT_MAX, API_CALL_TIMEOUT_MS } from './scheduler.js';
 export { defaultProfile } from './plugins/index.js';
 export * as plugins from './plugins/index.js';
 export {

@@ -3,9 +3,12 @@
  * the holder of the `kube-system/kube-scheduler` Lease. A fresh Scheduler per
  * term, so nothing from an earlier term (assumed pods, queues) outlives it;
  * the new term lists the pending pods again (nothing is lost across leaders).
+ * Its events are written as `default-scheduler` (Kubernetes' source
+ * component) from this master.
  */
 import type { ApiClient } from '../client/api-client.js';
 import type { Clock } from '../client/clock.js';
+import { EventRecorder } from '../controllers/events/event-recorder.js';
 import { runElected, type ElectionTimings } from '../leader-election/run-elected.js';
 import { Scheduler } from './scheduler.js';
 
@@ -28,8 +31,20 @@ export function runElectedScheduler(o: ElectedSchedulerOptions, signal: AbortSig
       log: o.log,
       ...(o.timings === undefined ? {} : { timings: o.timings }),
       ...(o.clock === undefined ? {} : { clock: o.clock }),
-      work: (leading) => new Scheduler({ client: o.client, log: (line) => o.log(`scheduler: ${line}`), ...(o.clock === undefined ? {} : { clock: o.clock }) }).run(leading),
+      work: (leading) => runTerm(o, leading),
     },
     signal,
   );
+}
+
+/** One term of leadership: a fresh Scheduler and its own EventRecorder, both done with when the term ends. */
+async function runTerm(o: ElectedSchedulerOptions, leading: AbortSignal): Promise<void> {
+  const clock = o.clock === undefined ? {} : { clock: o.clock };
+  const recorder = new EventRecorder({ client: o.client, component: 'default-scheduler', host: o.identity, log: (line) => o.log(`scheduler: ${line}`), ...clock });
+  try {
+    await new Scheduler({ client: o.client, recorder, log: (line) => o.log(`scheduler: ${line}`), ...clock }).run(leading);
+  } finally {
+    // A deposed leader's queued events would report what the next leader now decides.
+    recorder.stop();
+  }
 }

@@ -3,7 +3,8 @@
  * through an ApiClient — informers on pods and nodes feed the cache
  * (cache.ts) and the queue (queue.ts) — and acts only through the API:
  * pods/binding to place a pod, pods/status for the PodScheduled=False
- * condition of a pod no node fits.
+ * condition of a pod no node fits, and (given a recorder) the Scheduled and
+ * FailedScheduling Events `kubectl describe pod` lists.
  *
  * One pod at a time goes through the scheduling cycle (snapshot, filter,
  * score, assume), which never awaits, so the cache cannot change under it.
@@ -17,6 +18,7 @@
  * nothing the instance does afterwards reaches the cache, queue or API.
  */
 import type { Node, Pod, PodCondition } from '../../proto/k8s/core-v1.js';
+import type { KubeObject } from '../../proto/k8s/meta.js';
 import { PatchType, Resources, type ApiClient, isConflict, isNotFound } from '../client/api-client.js';
 import { realClock, type Clock } from '../client/clock.js';
 import { Informer, splitKey } from '../client/informer.js';
@@ -39,8 +41,20 @@ export const API_CALLS_IN_FLIGHT_MAX = 64;
 /** A binding or status update that has not answered by then is treated as failed (the pod is retried; a binding that did land answers 409 next time). */
 export const API_CALL_TIMEOUT_MS = 30_000;
 
+/**
+ * What the scheduler needs of an event recorder (the controllers' EventRecorder
+ * fits): it must return at once and never throw, as it is called from the
+ * scheduling and binding cycles. Declared here so the scheduler imports nothing
+ * from the controllers.
+ */
+export interface SchedulerEventSink {
+  event(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
 export interface SchedulerOptions {
   readonly client: ApiClient;
+  /** Where Scheduled and FailedScheduling events go; none are recorded without it. */
+  readonly recorder?: SchedulerEventSink;
   readonly clock?: Clock;
   readonly log?: (line: string) => void;
   /** 1..100; 0 or absent: adaptive, as Kubernetes (50% at 100 nodes, falling to 5%; never fewer than 100 nodes). */
@@ -80,6 +94,7 @@ export class Scheduler {
   private readonly client: ApiClient;
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
+  private readonly recorder: SchedulerEventSink | undefined;
   private readonly profile: Profile;
   private readonly percentageOfNodesToScore: number;
   private readonly rng: () => number;
@@ -99,6 +114,7 @@ export class Scheduler {
     this.client = o.client;
     this.clock = o.clock ?? realClock;
     this.log = o.log ?? (() => {});
+    this.recorder = o.recorder;
     this.profile = o.profile ?? defaultProfile();
     this.percentageOfNodesToScore = p;
     this.rng = o.rng ?? Math.random;
@@ -219,6 +235,7 @@ export class Scheduler {
       await withDeadline(this.client.createSubresource(Resources.Pods, namespace, name, 'binding', binding), API_CALL_TIMEOUT_MS, this.clock);
       if (signal.aborted) return;
       this.counters.scheduledPods++;
+      this.recorder?.event(qp.podInfo.pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${nodeName}`);
     } catch (err) {
       if (signal.aborted) return;
       this.cache.forget(qp.key);
@@ -244,11 +261,16 @@ export class Scheduler {
     this.queue.addBackoff(qp);
   }
 
-  /** Sets PodScheduled=False/Unschedulable with the reasons — only when that changes what the pod says. */
+  /**
+   * Sets PodScheduled=False/Unschedulable with the reasons, and records a
+   * FailedScheduling event with the same message — only when that changes what
+   * the pod says, so a pod retried for the same reasons adds no writes.
+   */
   private async reportUnschedulable(qp: QueuedPod, message: string, signal: AbortSignal): Promise<void> {
     const pod = this.pods?.getByKey(qp.key) ?? qp.podInfo.pod;
     const previous = (pod.status?.conditions ?? []).find((c) => c.type === 'PodScheduled');
     if (previous?.status === 'False' && previous.reason === 'Unschedulable' && previous.message === message) return;
+    this.recorder?.event(pod, 'Warning', 'FailedScheduling', message);
     const condition: PodCondition = {
       type: 'PodScheduled',
       status: 'False',

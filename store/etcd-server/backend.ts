@@ -94,6 +94,12 @@ export interface WatchHandle {
 export interface EtcdBackend {
   /** Who is answering: filled into every response header. Cheap and synchronous (local state). */
   header(): ResponseHeader;
+  /**
+   * Whether this member is a learner now. The edge then serves only what etcd
+   * 3.4 lets a learner serve (learner-gate.ts). Cheap and synchronous (local
+   * state); asked on every call. Backends that are never a learner omit it.
+   */
+  isLearner?(): boolean;
 
   // KV
   range(req: RangeRequest, opts: RangeOptions): Promise<RangeResponse>;

@@ -13,6 +13,7 @@ import type { EtcdBackend } from './backend.js';
 import type { EdgeContext, EdgeLimits } from './call.js';
 import { clusterService } from './cluster-service.js';
 import { kvService } from './kv-service.js';
+import { learnerGated } from './learner-gate.js';
 import { leaseService } from './lease-service.js';
 import { maintenanceService } from './maintenance-service.js';
 import { PROGRESS_NOTIFY_INTERVAL_MS, watchService } from './watch-service.js';
@@ -52,13 +53,16 @@ export function createEtcdGrpcServer(backend: EtcdBackend, options: EtcdServerOp
     'grpc.max_receive_message_length': limits.maxRequestBytes + GRPC_OVERHEAD_BYTES,
   });
   const defs = etcdServiceDefinitions();
-  server.addService(defs.KV, kvService(ctx));
-  server.addService(defs.Watch, watchService(ctx, {
+  // Every service goes through the learner gate, as every etcd service goes through its interceptors.
+  const add = (definition: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation): void =>
+    server.addService(definition, learnerGated(backend, definition, impl));
+  add(defs.KV, kvService(ctx));
+  add(defs.Watch, watchService(ctx, {
     progressNotifyIntervalMs: options.progressNotifyIntervalMs ?? PROGRESS_NOTIFY_INTERVAL_MS,
   }));
-  server.addService(defs.Lease, leaseService(ctx));
-  server.addService(defs.Cluster, clusterService(ctx));
-  server.addService(defs.Maintenance, maintenanceService(ctx));
+  add(defs.Lease, leaseService(ctx));
+  add(defs.Cluster, clusterService(ctx));
+  add(defs.Maintenance, maintenanceService(ctx));
   return server;
 }
 

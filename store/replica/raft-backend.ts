@@ -111,6 +111,15 @@ export class RaftBackend implements EtcdBackend {
     };
   }
 
+  /**
+   * etcd's IsMemberExist(self) && IsLearner(): read from the applied membership
+   * table, so a promotion counts from the moment this member applies it, and a
+   * member that has not yet applied its own addition is not refused anything.
+   */
+  isLearner(): boolean {
+    return this.o.state.members.get(this.o.memberId)?.isLearner === true;
+  }
+
   // ---- proposing -----------------------------------------------------------
 
   nextRequestId(): string {
@@ -297,7 +306,7 @@ export class RaftBackend implements EtcdBackend {
       raftIndex: s.commit,
       raftTerm: s.term,
       raftAppliedIndex: s.applied,
-      isLearner: s.confState.learners.includes(this.o.memberId),
+      isLearner: this.isLearner(),
       alarms: this.o.state.alarms.list(),
     };
   }

@@ -13,6 +13,8 @@
  *   - paused, or only spec.replicas changed: resize (scaling.ts);
  *   - otherwise:            one step of RollingUpdate or Recreate;
  * and writes status with the conditions `kubectl rollout status` reads.
+ * Every resize of a ReplicaSet is reported as a ScalingReplicaSet Event on
+ * the Deployment.
  * It never creates pods: the ReplicaSet controller does.
  */
 import { DeploymentStrategyType, type Deployment, type ReplicaSet } from '../../../proto/k8s/apps-v1.js';
@@ -33,6 +35,7 @@ import {
   runController,
   stopGuardedClient,
 } from '../controller-utils.js';
+import type { EventSink } from '../events/event-recorder.js';
 import { REPLICASET_KIND } from '../replicaset/replicaset-controller.js';
 import { pausedConditionChange } from './deployment-status.js';
 import { DeploymentSync } from './deployment-sync.js';
@@ -51,6 +54,8 @@ export interface DeploymentControllerOptions {
   readonly client: ApiClient;
   readonly clock?: Clock;
   readonly log?: (line: string) => void;
+  /** Where events about Deployments go; none are recorded without it. */
+  readonly recorder?: EventSink;
   /** 0: informers and handlers only; tests then call `sync(key)` themselves. */
   readonly workers?: number;
   readonly resyncMs?: number;
@@ -65,12 +70,20 @@ export class DeploymentController {
   private readonly api: ApiClient;
   private readonly clock: Clock;
   private readonly log: ((line: string) => void) | undefined;
+  /** The recorder given, silenced once stopped: like writes, no events after the abort. */
+  private readonly recorder: EventSink | undefined;
   private readonly workers: number;
   private stopped = false;
 
   constructor(o: DeploymentControllerOptions) {
     this.clock = o.clock ?? realClock;
     this.log = o.log;
+    const recorder = o.recorder;
+    this.recorder = recorder && {
+      event: (obj, type, reason, message) => {
+        if (!this.stopped) recorder.event(obj, type, reason, message);
+      },
+    };
     this.workers = o.workers ?? DEPLOYMENT_WORKERS_DEFAULT;
     this.api = stopGuardedClient(o.client, () => this.stopped);
     this.queue = new WorkQueue(this.clock);
@@ -111,7 +124,7 @@ export class DeploymentController {
     const selector = this.selectorOf(d);
     if (selector === undefined) return;
     const params = rolloutParams(d.spec);
-    const env = { api: this.api, clock: this.clock, requeueAfter: (ms: number) => this.queue.addAfter(key, ms) };
+    const env = { api: this.api, clock: this.clock, requeueAfter: (ms: number) => this.queue.addAfter(key, ms), ...(this.recorder === undefined ? {} : { recorder: this.recorder }) };
     if (selector.isEverything()) return this.refuseEverything(new DeploymentSync(env, d, params, [], new Map()));
     const rsList = await this.claimReplicaSets(d, selector);
     const s = new DeploymentSync(env, d, params, rsList, this.podsByReplicaSet(d, selector, rsList));

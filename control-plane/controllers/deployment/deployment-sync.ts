@@ -17,6 +17,7 @@ import { isAlreadyExists, isNotFound, Resources, type ApiClient } from '../../cl
 import type { Clock } from '../../client/clock.js';
 import { jsonEqual } from '../../patch/index.js';
 import { assert, controllerRefOf } from '../controller-utils.js';
+import type { EventSink } from '../events/event-recorder.js';
 import {
   DeploymentConditionType,
   DeploymentReason,
@@ -47,6 +48,8 @@ export interface SyncEnv {
   readonly clock: Clock;
   /** Sync this Deployment again after `ms` (progress-deadline checks). */
   readonly requeueAfter: (ms: number) => void;
+  /** ScalingReplicaSet events go here, about the Deployment. */
+  readonly recorder?: EventSink;
 }
 
 export interface NewAndOld {
@@ -144,6 +147,7 @@ export class DeploymentSync {
       alreadyExisted = true;
     }
     this.byUid.set(created.metadata.uid ?? '', created);
+    if (!alreadyExisted) this.recordScaling(created, 0, specReplicas(created));
     await this.setDeploymentRevision(newRevision);
     if (!alreadyExisted && this.params.progressDeadlineSeconds !== undefined) {
       const status = structuredClone(this.current.status ?? {});
@@ -194,11 +198,20 @@ export class DeploymentSync {
   async scaleReplicaSet(rs: ReplicaSet, size: number): Promise<boolean> {
     assert(size >= 0 && Number.isInteger(size), () => `ReplicaSet ${rs.metadata.name ?? ''}: bad size ${size}`);
     const copy = structuredClone(this.latest(rs));
-    const sizeChanged = specReplicas(copy) !== size;
+    const oldSize = specReplicas(copy);
+    const sizeChanged = oldSize !== size;
     copy.spec.replicas = size;
     const annotationsChanged = setReplicasAnnotations(copy, this.params);
     if (sizeChanged || annotationsChanged) await this.writeReplicaSet(copy);
+    this.recordScaling(copy, oldSize, size);
     return sizeChanged;
+  }
+
+  /** Kubernetes' ScalingReplicaSet event on the Deployment; nothing when the size stays. */
+  private recordScaling(rs: ReplicaSet, oldSize: number, size: number): void {
+    if (size === oldSize) return;
+    const direction = size > oldSize ? 'up' : 'down';
+    this.env.recorder?.event(this.current, 'Normal', 'ScalingReplicaSet', `Scaled ${direction} replica set ${rs.metadata.name ?? ''} to ${size}`);
   }
 
   /** Resizes only when the size differs (Kubernetes' scaleReplicaSetAndRecordEvent). */

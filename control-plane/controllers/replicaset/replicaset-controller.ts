@@ -10,7 +10,8 @@
  * level-triggered: it reads the caches and the spec, claims pods (adopting
  * matching orphans, releasing owned pods whose labels moved away), creates or
  * deletes the difference, and writes status through the status subresource
- * when it changed.
+ * when it changed. Each create and delete is reported as an Event on the
+ * ReplicaSet (SuccessfulCreate, FailedCreate, SuccessfulDelete, FailedDelete).
  *
  * Invariant: a sync acts (creates or deletes) only when the informer has
  * observed every create and delete the previous sync sent (expectations), or
@@ -39,6 +40,7 @@ import {
   stopGuardedClient,
   type ControllerKind,
 } from '../controller-utils.js';
+import type { EventSink, EventType } from '../events/event-recorder.js';
 import { podsToDelete } from './active-pods.js';
 import { podFromTemplate } from './pod-template.js';
 import { calculateReplicaSetStatus, msUntilNextAvailable, replicaSetStatusEqual, type ManageFailure } from './replicaset-status.js';
@@ -58,6 +60,8 @@ export interface ReplicaSetControllerOptions {
   readonly client: ApiClient;
   readonly clock?: Clock;
   readonly log?: (line: string) => void;
+  /** Where events about ReplicaSets go; none are recorded without it. */
+  readonly recorder?: EventSink;
   /** 0: informers and handlers only; tests then call `sync(key)` themselves. */
   readonly workers?: number;
   readonly resyncMs?: number;
@@ -72,12 +76,14 @@ export class ReplicaSetController {
   private readonly api: ApiClient;
   private readonly clock: Clock;
   private readonly log: ((line: string) => void) | undefined;
+  private readonly recorder: EventSink | undefined;
   private readonly workers: number;
   private stopped = false;
 
   constructor(o: ReplicaSetControllerOptions) {
     this.clock = o.clock ?? realClock;
     this.log = o.log;
+    this.recorder = o.recorder;
     this.workers = o.workers ?? REPLICASET_WORKERS_DEFAULT;
     this.api = stopGuardedClient(o.client, () => this.stopped);
     this.queue = new WorkQueue(this.clock);
@@ -133,7 +139,7 @@ export class ReplicaSetController {
     try {
       return labelSelectorFromStructured(rs.spec.selector);
     } catch (err) {
-      this.log?.(`replicaset-controller: ${keyOf(rs)}: invalid selector: ${err instanceof Error ? err.message : String(err)}`);
+      this.log?.(`replicaset-controller: ${keyOf(rs)}: invalid selector: ${messageOf(err)}`);
       return undefined;
     }
   }
@@ -154,11 +160,10 @@ export class ReplicaSetController {
     const diff = owned.length - (rs.spec.replicas ?? REPLICAS_DEFAULT);
     try {
       if (diff < 0) await this.createPods(key, rs, Math.min(-diff, BURST_REPLICAS));
-      else if (diff > 0) await this.deletePods(key, podsToDelete(owned, Math.min(diff, BURST_REPLICAS)));
+      else if (diff > 0) await this.deletePods(key, rs, podsToDelete(owned, Math.min(diff, BURST_REPLICAS)));
       return undefined;
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      return { error, condition: { reason: diff < 0 ? 'FailedCreate' : 'FailedDelete', message } };
+      return { error, condition: { reason: diff < 0 ? 'FailedCreate' : 'FailedDelete', message: messageOf(error) } };
     }
   }
 
@@ -166,14 +171,20 @@ export class ReplicaSetController {
     const pod = podFromTemplate(rs, newControllerRef(rs, REPLICASET_KIND));
     this.expectations.expectCreations(key, count);
     const result = await slowStartBatch(count, SLOW_START_INITIAL_BATCH, async () => {
-      await this.api.create(Resources.Pods, rs.metadata.namespace, structuredClone(pod));
+      try {
+        const created = await this.api.create(Resources.Pods, rs.metadata.namespace, structuredClone(pod));
+        this.record(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name ?? ''}`);
+      } catch (err) {
+        this.record(rs, 'Warning', 'FailedCreate', `Error creating: ${messageOf(err)}`);
+        throw err;
+      }
     });
     // Creates that failed or were never sent will never be observed.
     for (let i = result.succeeded; i < count; i++) this.expectations.creationObserved(key);
     if (result.failed) throw result.error;
   }
 
-  private async deletePods(key: string, victims: Pod[]): Promise<void> {
+  private async deletePods(key: string, rs: ReplicaSet, victims: Pod[]): Promise<void> {
     this.expectations.expectDeletions(key, victims.map(podKey));
     const results = await Promise.allSettled(
       victims.map((p) => this.api.delete(Resources.Pods, p.metadata.namespace, p.metadata.name ?? '', { preconditions: { uid: p.metadata.uid } })),
@@ -181,12 +192,23 @@ export class ReplicaSetController {
     let firstError: unknown;
     results.forEach((r, i) => {
       const victim = victims[i];
-      if (r.status === 'fulfilled' || victim === undefined) return;
+      if (victim === undefined) return;
+      if (r.status === 'fulfilled') {
+        this.record(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${victim.metadata.name ?? ''}`);
+        return;
+      }
       // A failed delete will not be observed; a pod already gone (404) is what we wanted.
       this.expectations.deletionObserved(key, podKey(victim));
-      if (!isNotFound(r.reason)) firstError ??= r.reason;
+      if (isNotFound(r.reason)) return;
+      this.record(rs, 'Warning', 'FailedDelete', `Error deleting: ${messageOf(r.reason)}`);
+      firstError ??= r.reason;
     });
     if (firstError !== undefined) throw firstError;
+  }
+
+  /** Nothing after the abort, as for writes: a refused or late call is not news to users, and the next leader reports its own. */
+  private record(rs: ReplicaSet, type: EventType, reason: string, message: string): void {
+    if (!this.stopped) this.recorder?.event(rs, type, reason, message);
   }
 
   /** One retry on a conflict, on a fresh read, as Kubernetes' updateReplicaSetStatus. */
@@ -259,4 +281,8 @@ export class ReplicaSetController {
       }
     });
   }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

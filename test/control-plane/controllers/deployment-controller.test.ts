@@ -1,13 +1,16 @@
 /**
  * The Deployment controller's sync(key) against the fake API (0 workers, no
- * ReplicaSet controller: the tests write ReplicaSet status themselves), then
+ * ReplicaSet controller: the tests write ReplicaSet status themselves), the
+ * ScalingReplicaSet events it records on the Deployment, then
  * a few behaviours that need pods to come and go, on the simulated cluster:
  * pause, progress deadline, revision history cleanup.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Deployment, ReplicaSet, ReplicaSetStatus } from '../../../proto/k8s/apps-v1.js';
+import type { Event } from '../../../proto/k8s/core-v1.js';
 import { PatchType, Resources } from '../../../control-plane/client/api-client.js';
 import { DeploymentController } from '../../../control-plane/controllers/deployment/deployment-controller.js';
+import { EventRecorder } from '../../../control-plane/controllers/events/event-recorder.js';
 import { podTemplateHash, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION } from '../../../control-plane/controllers/deployment/replica-sets.js';
 import { DeploymentErrorCode } from '../../../control-plane/controllers/deployment/rollout-math.js';
 import { Cluster, newDeployment, rolloutComplete } from './deployment-fixtures.js';
@@ -19,11 +22,19 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-async function setup() {
+/** With `events`, the controller records through an EventRecorder over the same fake API. */
+async function setup(o: { events?: boolean } = {}) {
   const client = new TestClient();
-  const dc = new DeploymentController({ client, clock: client.clock, workers: 0 });
+  const recorder = o.events === true ? new EventRecorder({ client: client.fake, clock: client.clock, component: 'controller-manager' }) : undefined;
+  const dc = new DeploymentController({ client, clock: client.clock, workers: 0, ...(recorder === undefined ? {} : { recorder }) });
   stops.push((await start(dc)).stop);
   const fake = client.fake;
+  /** [type, reason, message] of the events about the Deployment, oldest first, once the recorder has written them. */
+  const events = async (): Promise<[string | undefined, string | undefined, string | undefined][]> => {
+    await recorder?.flush();
+    const about = (fake.all(Resources.Events, NS) as Event[]).filter((e) => e.involvedObject.kind === 'Deployment' && e.involvedObject.name === 'web');
+    return about.map((e) => [e.type, e.reason, e.message]);
+  };
   const deployment = (): Deployment => fake.all(Resources.Deployments, NS)[0] as Deployment;
   const replicaSets = (): ReplicaSet[] => fake.all(Resources.ReplicaSets, NS) as ReplicaSet[];
   const byImage = (image: string): ReplicaSet | undefined => replicaSets().find((rs) => rs.spec.template?.spec.containers[0]?.image === image);
@@ -36,7 +47,7 @@ async function setup() {
     await fake.update(Resources.ReplicaSets, NS, { ...current, status: { replicas: n, readyReplicas: n, availableReplicas: n, observedGeneration: current.metadata.generation ?? 0, ...status } }, 'status');
   };
   const writes = (): number => fake.actions.filter((a) => a.verb !== 'get' && a.verb !== 'list' && a.verb !== 'watch').length;
-  return { client, fake, dc, deployment, replicaSets, byImage, setImage, patchSpec, reportUp, writes };
+  return { client, fake, dc, deployment, replicaSets, byImage, setImage, patchSpec, reportUp, writes, events };
 }
 
 const condition = (d: Deployment, type: string) => d.status?.conditions?.find((c) => c.type === type);
@@ -202,6 +213,43 @@ describe('scaling', () => {
     await dc.sync(KEY);
     expect(replicaSets()).toEqual([]);
     expect(deployment().status?.observedGeneration).toBe(1);
+  });
+});
+
+describe('events', () => {
+  const scaled = (direction: 'up' | 'down', rs: ReplicaSet | undefined, n: number) => ['Normal', 'ScalingReplicaSet', `Scaled ${direction} replica set ${rs?.metadata.name ?? '?'} to ${n}`];
+
+  it('records ScalingReplicaSet on the Deployment for each resize of a rollout, and nothing when no size changes', async () => {
+    const { fake, dc, byImage, setImage, reportUp, events } = await setup({ events: true });
+    const d = fake.seed(Resources.Deployments, newDeployment({ replicas: 4, image: 'app:v1' }));
+    await dc.sync(KEY);
+    expect(await events()).toEqual([scaled('up', byImage('app:v1'), 4)]);
+    const [first] = fake.all(Resources.Events, NS) as Event[];
+    expect(first?.involvedObject).toMatchObject({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'web', uid: d.metadata.uid });
+    // Waiting for pods: the sync resizes nothing, so says nothing.
+    await dc.sync(KEY);
+    expect(await events()).toHaveLength(1);
+
+    await reportUp(byImage('app:v1'));
+    await setImage('app:v2');
+    await dc.sync(KEY);
+    expect((await events()).slice(1)).toEqual([scaled('up', byImage('app:v2'), 1), scaled('down', byImage('app:v1'), 3)]);
+    // v1 at 3 left room under the surge bound (4 + 1) for another new pod.
+    await dc.sync(KEY);
+    expect((await events()).slice(3)).toEqual([scaled('up', byImage('app:v2'), 2)]);
+  });
+
+  it('records a resize by a replicas change, up and down', async () => {
+    const { fake, dc, replicaSets, reportUp, patchSpec, events } = await setup({ events: true });
+    fake.seed(Resources.Deployments, newDeployment({ replicas: 3 }));
+    await dc.sync(KEY);
+    await reportUp(replicaSets()[0]);
+    await patchSpec({ replicas: 5 });
+    await dc.sync(KEY);
+    await patchSpec({ replicas: 2 });
+    await dc.sync(KEY);
+    const rs = replicaSets()[0];
+    expect(await events()).toEqual([scaled('up', rs, 3), scaled('up', rs, 5), scaled('down', rs, 2)]);
   });
 });
 

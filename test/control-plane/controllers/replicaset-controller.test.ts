@@ -1,15 +1,16 @@
 /**
  * The ReplicaSet controller's sync(key) against the fake API: creating in
  * slow-start batches, expectations, adoption and release, which pods a
- * scale-down removes, status; then the event handlers, run() end to end, and
- * stopping. Most tests run the controller with 0 workers and call sync(key)
+ * scale-down removes, status, the Events it records on the ReplicaSet; then
+ * the event handlers, run() end to end, and stopping. Most tests run the controller with 0 workers and call sync(key)
  * themselves, so every API call a test sees comes from the sync it made.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReplicaSet } from '../../../proto/k8s/apps-v1.js';
-import type { Pod } from '../../../proto/k8s/core-v1.js';
+import type { Event, Pod } from '../../../proto/k8s/core-v1.js';
 import { ApiStatusError, PatchType, Resources } from '../../../control-plane/client/api-client.js';
 import { EXPECTATIONS_TTL_MS } from '../../../control-plane/controllers/controller-utils.js';
+import { EventRecorder } from '../../../control-plane/controllers/events/event-recorder.js';
 import { ReplicaSetController } from '../../../control-plane/controllers/replicaset/replicaset-controller.js';
 import { newPod, newReplicaSet, NS, ownerRefTo, settle, start, START_MS, TestClient } from './replicaset-fixtures.js';
 
@@ -21,12 +22,20 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-async function setup(workers = 0) {
+/** With `events`, the controller records through an EventRecorder over the same fake API. */
+async function setup(workers = 0, o: { events?: boolean } = {}) {
   const client = new TestClient();
-  const rsc = new ReplicaSetController({ client, clock: client.clock, workers });
+  const recorder = o.events === true ? new EventRecorder({ client: client.fake, clock: client.clock, component: 'controller-manager' }) : undefined;
+  const rsc = new ReplicaSetController({ client, clock: client.clock, workers, ...(recorder === undefined ? {} : { recorder }) });
   const running = await start(rsc);
   stops.push(running.stop);
-  return { client, fake: client.fake, clock: client.clock, rsc, running };
+  return { client, fake: client.fake, clock: client.clock, rsc, running, recorder };
+}
+
+/** Events about the ReplicaSet `name` as stored now, once the recorder has written what it queued. */
+async function eventsAbout(client: TestClient, recorder: EventRecorder | undefined, name = 'web'): Promise<Event[]> {
+  await recorder?.flush();
+  return (client.fake.all(Resources.Events, NS) as Event[]).filter((e) => e.involvedObject.kind === 'ReplicaSet' && e.involvedObject.name === name);
 }
 
 const pods = (client: TestClient): Pod[] => client.fake.all(Resources.Pods, NS) as Pod[];
@@ -284,6 +293,56 @@ describe('status', () => {
   });
 });
 
+describe('events', () => {
+  it('records SuccessfulCreate for each pod created, on the ReplicaSet', async () => {
+    const { client, fake, rsc, recorder } = await setup(0, { events: true });
+    const rs = fake.seed(Resources.ReplicaSets, newReplicaSet({ name: 'web', replicas: 3, labels }));
+    await rsc.sync(KEY);
+    const events = await eventsAbout(client, recorder);
+    expect(events.map((e) => e.message).sort()).toEqual(pods(client).map((p) => `Created pod: ${p.metadata.name ?? ''}`).sort());
+    for (const e of events) {
+      expect(e).toMatchObject({ type: 'Normal', reason: 'SuccessfulCreate', involvedObject: { apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: NS, name: 'web', uid: rs.metadata.uid } });
+    }
+  });
+
+  it('records SuccessfulDelete for each pod a scale-down removed', async () => {
+    const { client, fake, rsc, recorder } = await setup(0, { events: true });
+    const rs = fake.seed(Resources.ReplicaSets, newReplicaSet({ name: 'web', replicas: 1, labels }));
+    for (const name of ['keep', 'extra-1', 'extra-2']) fake.seed(Resources.Pods, newPod({ name, labels, owner: ownerRefTo(rs), nodeName: 'n1', readySinceMs: name === 'keep' ? START_MS - 60_000 : START_MS }));
+    await rsc.sync(KEY);
+    expect(pods(client).map((p) => p.metadata.name)).toEqual(['keep']);
+    const events = await eventsAbout(client, recorder);
+    expect(events.map((e) => [e.type, e.reason, e.message]).sort()).toEqual([
+      ['Normal', 'SuccessfulDelete', 'Deleted pod: extra-1'],
+      ['Normal', 'SuccessfulDelete', 'Deleted pod: extra-2'],
+    ]);
+  });
+
+  it('records FailedCreate as a Warning with the error, and nothing for creates never sent', async () => {
+    const { client, fake, rsc, recorder } = await setup(0, { events: true });
+    fake.seed(Resources.ReplicaSets, newReplicaSet({ name: 'web', replicas: 5, labels }));
+    fake.failWhen((a) => (a.verb === 'create' && a.plural === 'pods' && a.name?.endsWith('2') === true ? new ApiStatusError(403, 'Forbidden', 'exceeded quota') : undefined));
+    await expect(rsc.sync(KEY)).rejects.toThrow('exceeded quota');
+    // Batches [1] [2]: the 2nd create fails, its batch-mate succeeds, the remaining 2 are never sent.
+    const events = await eventsAbout(client, recorder);
+    expect(events.filter((e) => e.reason === 'SuccessfulCreate')).toHaveLength(2);
+    expect(events.filter((e) => e.reason === 'FailedCreate')).toEqual([expect.objectContaining({ type: 'Warning', message: 'Error creating: exceeded quota', involvedObject: expect.objectContaining({ kind: 'ReplicaSet', name: 'web' }) })]);
+  });
+
+  it('records FailedDelete as a Warning, but not a pod that was already gone', async () => {
+    const { client, fake, rsc, recorder } = await setup(0, { events: true });
+    const rs = fake.seed(Resources.ReplicaSets, newReplicaSet({ name: 'web', replicas: 0, labels }));
+    for (const name of ['stuck', 'gone']) fake.seed(Resources.Pods, newPod({ name, labels, owner: ownerRefTo(rs) }));
+    fake.failWhen((a) => {
+      if (a.verb !== 'delete' || a.plural !== 'pods') return undefined;
+      return a.name === 'stuck' ? new ApiStatusError(500, 'InternalError', 'etcd timeout') : new ApiStatusError(404, 'NotFound', 'pods "gone" not found');
+    });
+    await expect(rsc.sync(KEY)).rejects.toThrow('etcd timeout');
+    const events = await eventsAbout(client, recorder);
+    expect(events.map((e) => [e.type, e.reason, e.message])).toEqual([['Warning', 'FailedDelete', 'Error deleting: etcd timeout']]);
+  });
+});
+
 describe('event handlers', () => {
   it('a change to an owned pod queues its ReplicaSet; an orphan queues every ReplicaSet that selects it', async () => {
     const { fake, rsc } = await setup();
@@ -317,7 +376,7 @@ describe('run', () => {
   });
 
   it('a sync caught by the abort mid-way sends nothing more once its in-flight request returns', async () => {
-    const { client, fake, running } = await setup(1);
+    const { client, fake, running, recorder } = await setup(1, { events: true });
     let open: () => void = () => {};
     client.writeGate = new Promise((r) => (open = r));
     fake.seed(Resources.ReplicaSets, newReplicaSet({ name: 'web', replicas: 5, labels }));
@@ -329,5 +388,7 @@ describe('run', () => {
     await settle(fake);
     expect(creates(client)).toBe(1);
     expect(fake.actions.filter((a) => a.plural === 'replicasets' && a.verb === 'update')).toEqual([]);
+    // Nor an event: the create that landed after the abort is the next leader's to see.
+    expect(await eventsAbout(client, recorder)).toEqual([]);
   });
 });

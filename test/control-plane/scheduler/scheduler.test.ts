@@ -1,15 +1,17 @@
 /**
  * The scheduler end to end against the in-memory API (FakeApiClient) and a
  * FakeClock: what a user of the cluster would see — pods bound to nodes that
- * fit them, PodScheduled=False with Kubernetes' message when none does, and
- * no pod lost across restarts.
+ * fit them, PodScheduled=False with Kubernetes' message when none does, the
+ * Scheduled and FailedScheduling events `kubectl describe pod` lists, and no
+ * pod lost across restarts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiStatusError, Resources } from '../../../control-plane/client/api-client.js';
 import { FakeClock } from '../../../control-plane/client/clock.js';
 import { FakeApiClient } from '../../../control-plane/client/fake-client.js';
+import { EventRecorder } from '../../../control-plane/controllers/events/event-recorder.js';
 import { Scheduler, type SchedulerOptions } from '../../../control-plane/scheduler/index.js';
-import type { Pod } from '../../../proto/k8s/core-v1.js';
+import type { Event, Pod } from '../../../proto/k8s/core-v1.js';
 import { eventually, makeNode, makePod, nodeOf, type NodeSpecLite, type PodSpecLite, seededRng, storedPods, turn } from './fixtures.js';
 
 interface Running {
@@ -258,6 +260,77 @@ describe('Scheduler: unschedulable pods', () => {
     await turn();
     expect(api.actions.filter((a) => a.subresource === 'binding')).toEqual([]);
     expect(r.scheduler.metrics().scheduleAttempts).toBe(1);
+  });
+});
+
+describe('Scheduler: events', () => {
+  function withRecorder(api: FakeApiClient): { clock: FakeClock; recorder: EventRecorder } {
+    const clock = new FakeClock();
+    return { clock, recorder: new EventRecorder({ client: api, clock, component: 'default-scheduler', host: 'master-1' }) };
+  }
+
+  const eventsAbout = (api: FakeApiClient, namespace: string, pod: string, reason: string): Event[] =>
+    (api.all(Resources.Events, namespace) as Event[]).filter((e) => e.involvedObject.name === pod && e.reason === reason);
+
+  const podNamed = (api: FakeApiClient, name: string): Pod | undefined => storedPods(api).find((p) => p.metadata.name === name);
+
+  it('records Scheduled on the pod it bound, in the pod namespace, as default-scheduler', async () => {
+    const api = new FakeApiClient();
+    addNodes(api, { name: 'n1' });
+    await addPods(api, { name: 'web', namespace: 'shop' });
+    const { clock, recorder } = withRecorder(api);
+    start(api, { clock, recorder });
+    await eventually(() => expect(eventsAbout(api, 'shop', 'web', 'Scheduled')).toHaveLength(1));
+    expect(nodeOf(api, 'shop', 'web')).toBe('n1');
+    expect(eventsAbout(api, 'shop', 'web', 'Scheduled')[0]).toMatchObject({
+      type: 'Normal',
+      message: 'Successfully assigned shop/web to n1',
+      involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: 'shop', name: 'web', uid: podNamed(api, 'web')?.metadata.uid },
+      source: { component: 'default-scheduler', host: 'master-1' },
+    });
+  });
+
+  it('records FailedScheduling with the condition message, again only when that message changes', async () => {
+    const api = new FakeApiClient();
+    addNodes(api, { name: 'small-1', cpu: '1' }, { name: 'small-2', cpu: '1' });
+    await addPods(api, { name: 'big', cpu: '4' });
+    const { clock, recorder } = withRecorder(api);
+    const r = start(api, { clock, recorder });
+    await eventually(() => expect(eventsAbout(api, 'default', 'big', 'FailedScheduling')).toHaveLength(1));
+    expect(eventsAbout(api, 'default', 'big', 'FailedScheduling')[0]).toMatchObject({
+      type: 'Warning',
+      message: '0/2 nodes are available: 2 Insufficient cpu.',
+      involvedObject: { kind: 'Pod', namespace: 'default', name: 'big', uid: podNamed(api, 'big')?.metadata.uid },
+      count: 1,
+    });
+
+    // Retried (the unschedulable pods' periodic flush) for the same reasons: no event written, not even a repeat.
+    await eventuallyWithClock(clock, () => expect(r.scheduler.metrics().unschedulableAttempts).toBeGreaterThanOrEqual(2), 60_000, 10);
+    await recorder.flush();
+    expect(api.actions.filter((a) => a.plural === 'events')).toHaveLength(1);
+
+    // A cordoned node changes the reasons: a new event, with the condition's new message.
+    addNodes(api, { name: 'cordoned', cpu: '8', unschedulable: true });
+    await eventuallyWithClock(clock, () => expect(eventsAbout(api, 'default', 'big', 'FailedScheduling')).toHaveLength(2));
+    const second = eventsAbout(api, 'default', 'big', 'FailedScheduling').find((e) => e.message !== '0/2 nodes are available: 2 Insufficient cpu.');
+    expect(second?.message).toMatch(/^0\/3 nodes are available: /);
+    await eventually(() => expect(second?.message).toBe((podScheduledCondition(api, 'big') as { message?: string } | undefined)?.message));
+
+    addNodes(api, { name: 'big-node', cpu: '8' });
+    await eventuallyWithClock(clock, () => expect(eventsAbout(api, 'default', 'big', 'Scheduled')).toHaveLength(1));
+    expect(eventsAbout(api, 'default', 'big', 'Scheduled')[0]?.message).toBe('Successfully assigned default/big to big-node');
+  });
+
+  it('records nothing for a binding that failed', async () => {
+    const api = new FakeApiClient();
+    addNodes(api, { name: 'n' });
+    api.failWhen((a) => (a.subresource === 'binding' ? new ApiStatusError(500, 'InternalError', 'etcd timeout') : undefined));
+    await addPods(api, { name: 'p' });
+    const { clock, recorder } = withRecorder(api);
+    const r = start(api, { clock, recorder });
+    await eventually(() => expect(r.scheduler.metrics().errors).toBeGreaterThanOrEqual(1));
+    await recorder.flush();
+    expect(api.all(Resources.Events)).toEqual([]);
   });
 });
 
