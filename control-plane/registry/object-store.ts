@@ -65,8 +65,14 @@ export interface ListPage {
   readonly remaining?: number;
 }
 
+/** A possibly stale copy of a stored object (the watch cache's), as a starting point for an update. */
+export type Suggest = (key: string) => { readonly object: KubeObject; readonly modRevision: number } | undefined;
+
 export class ObjectStore {
-  constructor(private readonly backend: KvBackend) {}
+  constructor(
+    private readonly backend: KvBackend,
+    private readonly suggest?: Suggest,
+  ) {}
 
   async get(a: ObjectAddress, signal?: AbortSignal): Promise<KubeObject> {
     const entry = await this.read(keyOf(a), signal);
@@ -107,24 +113,49 @@ export class ObjectStore {
    */
   async update(a: ObjectAddress, tryUpdate: TryUpdate, pre: Preconditions = {}, signal?: AbortSignal): Promise<KubeObject> {
     const key = keyOf(a);
+    // First try on this master's cached copy (no read round trip): the compare-and-swap
+    // catches a stale copy, and its failure branch hands back the current one to retry on.
+    let suggested = this.suggest?.(key);
+    let known: KvEntry | undefined;
     for (let attempt = 0; attempt < UPDATE_ATTEMPTS_MAX; attempt++) {
-      const entry = await this.read(key, signal);
-      if (entry === undefined) throw notFound(refOf(a));
-      const current = mustDecode(entry, a);
-      checkPreconditions(a, current, pre);
-      const next = await tryUpdate(current);
-      if (next === undefined) return current;
+      const fromCache = suggested !== undefined;
+      const current = suggested?.object ?? (await this.currentOf(a, known, signal));
+      const modRevision = suggested?.modRevision ?? Number(current.metadata.resourceVersion);
+      suggested = undefined;
+      known = undefined;
+      let next: KubeObject | undefined;
+      try {
+        checkPreconditions(a, current, pre);
+        next = await tryUpdate(current);
+      } catch (err) {
+        if (fromCache) continue; // judged on a copy that may be stale: decide again on the stored one
+        throw err;
+      }
+      if (next === undefined) {
+        if (fromCache) continue; // "nothing to change" must hold for the stored object, not the copy
+        return current;
+      }
       const res = await this.call(() =>
         this.backend.txn({
-          compare: [{ key, modRevision: entry.modRevision }],
+          compare: [{ key, modRevision }],
           success: [{ type: 'put', key, value: encodeObject(next) }],
-          failure: [],
+          failure: [{ type: 'get', key }],
           ...(signal === undefined ? {} : { signal }),
         }),
       );
       if (res.succeeded) return { ...next, metadata: { ...next.metadata, resourceVersion: String(res.revision) } };
+      const got = res.results[0];
+      if (got?.type === 'get' && got.entry === undefined) throw notFound(refOf(a));
+      known = got?.type === 'get' ? got.entry : undefined;
     }
     throw staleResourceVersion(refOf(a));
+  }
+
+  /** The stored object: `known` (just returned by a failed compare) or a fresh read. */
+  private async currentOf(a: ObjectAddress, known: KvEntry | undefined, signal?: AbortSignal): Promise<KubeObject> {
+    const entry = known ?? (await this.read(keyOf(a), signal));
+    if (entry === undefined) throw notFound(refOf(a));
+    return mustDecode(entry, a);
   }
 
   /** Deletes the object if the preconditions hold; returns its last state. */
