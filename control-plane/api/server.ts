@@ -57,7 +57,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   const nowMs = o.nowMs ?? Date.now;
   const cache = new WatchCache(o.backend, log);
   cache.start();
-  const store = new ObjectStore(o.backend, (key) => cache.get(key));
+  const store = new ObjectStore(o.backend);
   const routes = new ResourceRoutes({
     store,
     cache,
