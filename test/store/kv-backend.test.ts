@@ -306,7 +306,9 @@ export function describeKvBackendConformance(name: string, factory: BackendFacto
       expect((await kv.range({ key: p, rangeEnd: prefixEnd(p), countOnly: true })).count).toBe(0);
     });
 
-    it.skipIf(factory?.restartStore === undefined)('a watch resumes across a store restart with no gap and no duplicate', async () => {
+    // Only a store in a process of its own can be restarted under the client; for the
+    // embedded one (this process) the case does not exist, so it is not defined at all.
+    if (factory?.restartStore !== undefined) it('a watch resumes across a store restart with no gap and no duplicate', async () => {
       const p = fresh();
       const sink = new RecordingSink();
       const watch = kv.watch({ key: p, rangeEnd: prefixEnd(p), startRevision: (await kv.currentRevision()) + 1 }, sink);
