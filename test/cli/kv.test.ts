@@ -152,7 +152,8 @@ describe('strake kv put / get / del', () => {
   it('-w json shows the header and each pair with its revisions and version, as etcdctl does', async () => {
     const first = JSON.parse(await ok('put', 'jk', 'v1', '-w', 'json')) as { header: JsonHeader };
     const second = JSON.parse(await ok('put', 'jk', 'v2', '-w', 'json')) as { header: JsonHeader };
-    expect(second.header.revision).toBe(first.header.revision + 1);
+    // `strake up` is a live cluster: the masters' leader-election leases may commit in between.
+    expect(second.header.revision).toBeGreaterThan(first.header.revision);
     const got = JSON.parse(await ok('get', 'jk', '-w', 'json')) as {
       header: JsonHeader;
       kvs: Array<Record<string, unknown>>;
