@@ -131,6 +131,16 @@ export class LeaseKeeper {
     if (this.timer !== undefined) clearInterval(this.timer);
   }
 
+  /**
+   * Whether this member leads and has applied its promote of this term: only
+   * then are the lease expiries in its own clock, so only then may it judge a
+   * renewal or a remaining TTL (etcd's "primary lessor").
+   */
+  isPrimary(): boolean {
+    const raft = this.driver.node.raft;
+    return raft.role === StateRole.Leader && this.memory.term === raft.term && this.memory.promoteApplied;
+  }
+
   private check(): void {
     const raft = this.driver.node.raft;
     const isLeader = raft.role === StateRole.Leader;

@@ -148,6 +148,7 @@ export async function startMember(o: MemberOptions): Promise<RunningMember> {
 
   driver.start();
   const keeper = new LeaseKeeper(driver, state, backend, heartbeatMs * electionTicks);
+  backend.leasePrimary = () => keeper.isPrimary();
   keeper.start();
   const compactor = o.autoCompaction === undefined ? undefined : autoCompactor(o.autoCompaction, driver, state, backend, log);
   compactor?.start();

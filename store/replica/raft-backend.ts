@@ -57,6 +57,9 @@ interface Waiter {
 /** Proposals waiting for their apply; bounded so a member without a leader pushes back. */
 export const MAX_PENDING_PROPOSALS = 16_384;
 
+/** How often a lease call on a new leader checks whether the leases are taken over. */
+const LEASE_PRIMARY_POLL_MS = 20;
+
 export class RaftBackend implements EtcdBackend {
   private readonly waiters = new Map<string, Waiter>();
   private readonly membership: MembershipOps;
@@ -232,14 +235,35 @@ export class RaftBackend implements EtcdBackend {
 
   async leaseKeepAlive(id: number, opts: CallOptions): Promise<number> {
     if (!this.isLeader()) return this.leaseForwarder.keepAlive(this.leaderTarget(opts), id);
+    await this.untilLeasePrimary(opts);
     const r = await this.command({ op: 'leaseRenew', request: { id, nowMs: Date.now() } }, opts);
     return r.ttlSeconds;
   }
 
   async leaseTimeToLive(id: number, opts: CallOptions & { readonly keys: boolean }): Promise<E.LeaseTimeToLiveResponse> {
     if (!this.isLeader()) return this.leaseForwarder.timeToLive(this.leaderTarget(opts), id, opts.keys);
+    await this.untilLeasePrimary(opts);
     await this.linearizableBarrier(opts);
     return unwrap(this.o.state.mvcc.leaseTimeToLive({ id, keys: opts.keys, nowMs: Date.now() }));
+  }
+
+  /**
+   * Set by the member once its lease keeper exists: whether the lease expiries
+   * are in this leader's clock yet (LeaseKeeper.isPrimary).
+   */
+  leasePrimary: () => boolean = () => true;
+
+  /**
+   * A new leader judges renewals and TTLs only after its promote applied:
+   * before, expiries are still in the old leader's clock (etcd answers
+   * ErrNotPrimary and retries the same way). Waits up to the call's deadline.
+   */
+  private async untilLeasePrimary(opts: CallOptions): Promise<void> {
+    const deadline = Date.now() + this.timeoutFor(opts);
+    while (!this.leasePrimary()) {
+      if (opts.signal.aborted || Date.now() >= deadline) throw etcdError(EtcdErrorCode.Timeout, 'the new leader has not taken over the leases yet');
+      await new Promise((r) => setTimeout(r, LEASE_PRIMARY_POLL_MS));
+    }
   }
 
   private isLeader(): boolean {
