@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerSimCommand } from '../chaos/sim/sim-command.js';
 import { registerChaosCommand } from './chaos.js';
+import { registerImageCommand } from './image.js';
 import { registerKvCommand } from './kv/index.js';
 import { registerMasterCommand } from './master.js';
 import { registerNodeCommand } from './node.js';
@@ -26,6 +27,7 @@ export function buildProgram(setExitCode: ExitCodeSink): Command {
   registerUpCommand(program, setExitCode);
   registerMasterCommand(program, setExitCode);
   registerNodeCommand(program, setExitCode);
+  registerImageCommand(program, setExitCode);
   registerSimCommand(program, setExitCode);
   registerKvCommand(program, setExitCode);
   registerChaosCommand(program, setExitCode);
