@@ -1,5 +1,5 @@
 /**
- * CriClient against a real containerd 1.6 (test/support/containerd.ts): the subset
+ * CriClient against a real containerd 1.6 (bench/local-containerd.ts): the subset
  * of CRI v1 in proto/cri/api.proto is what containerd answers, and containerd's
  * behaviour is what Strake's own runtime copies — host-network pods, busybox
  * containers that run and exit with their code, ExecSync, a 32 MiB limit that ends
@@ -14,7 +14,7 @@ import { CriClient } from '../../../node/cri/client.js';
 import { CriError, CriErrorCode } from '../../../node/cri/errors.js';
 import type * as cri from '../../../proto/cri/types.js';
 import { BUSYBOX_IMAGE_REF, type BuiltImage } from '../../../node/runtime/images/busybox-image.js';
-import { shimSocketPath, startContainerd, type Containerd } from '../../support/containerd.js';
+import { shimSocketPath, startContainerd, type Containerd } from '../../../bench/local-containerd.js';
 
 /** Bound on waiting for a container to reach a state (exit, OOM kill) on a loaded machine. */
 const UNTIL_MS = 20_000;

@@ -1,5 +1,5 @@
 /**
- * A private containerd 1.6 for tests: its own root, state, gRPC socket and runc root
+ * A private containerd 1.6 for tests and benchmarks: its own root, state, gRPC socket and runc root
  * under one temp dir, the CRI plugin on (cgroupfs, overlayfs, no CNI: tests use
  * host-network pods), a streaming server on 127.0.0.1 only, and a pause image built
  * from the static busybox and imported before the first sandbox, so containerd never
@@ -22,9 +22,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CriClient } from '../../node/cri/client.js';
-import { BUSYBOX_IMAGE_REF, buildBusyboxImage, findBusybox, ociImageBlobs, writeOciArchive, type BuiltImage } from '../../node/runtime/images/busybox-image.js';
-import { writeTar } from '../../node/runtime/images/tar-writer.js';
+import { CriClient } from '../node/cri/client.js';
+import { BUSYBOX_IMAGE_REF, buildBusyboxImage, findBusybox, ociImageBlobs, writeOciArchive, type BuiltImage } from '../node/runtime/images/busybox-image.js';
+import { writeTar } from '../node/runtime/images/tar-writer.js';
 
 /** The sandbox ("pause") image: a loopback name, so even a mistaken pull never leaves the machine. */
 export const PAUSE_IMAGE_REF = 'localhost/strake-pause:1';
