@@ -85,6 +85,8 @@ function subresourceEntry(r: ResourceDescriptor, sub: string): Record<string, un
       return { ...base, kind: 'Binding', verbs: ['create'] };
     case 'log':
       return { ...base, kind: 'Pod', verbs: ['get'] };
+    case 'exec':
+      return { ...base, kind: 'PodExecOptions', verbs: ['create', 'get'] };
     case 'token':
       return { ...base, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
     case 'finalize':

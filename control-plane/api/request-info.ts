@@ -31,6 +31,13 @@ export interface NonResourceRequest {
 
 export type RequestInfo = ResourceRequest | NonResourceRequest;
 
+/**
+ * Subresources that open a connection to a pod. Their GET (what WebSocket
+ * clients send) is authorized as `create`, like their POST: running a command
+ * is not a read (Kubernetes checks `create` for these upgrades too).
+ */
+const CONNECT_SUBRESOURCES = new Set(['exec', 'attach', 'portforward']);
+
 /** Subresources of namespaces, which would otherwise read as a resource inside the namespace. */
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
 
@@ -54,7 +61,8 @@ export function requestInfoOf(method: string, url: string): RequestInfo {
   const rest = parts.slice(groupVersionAt + 1);
   const where = locate(rest);
   const watch = /(^|&)watch=(true|1)(&|$)/.test(query);
-  const verb = verbOf(m, where.name !== undefined, watch);
+  const connect = where.resource === 'pods' && where.subresource !== undefined && CONNECT_SUBRESOURCES.has(where.subresource);
+  const verb = connect && m === 'GET' ? 'create' : verbOf(m, where.name !== undefined, watch);
   return {
     isResource: true,
     verb,

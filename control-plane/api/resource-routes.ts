@@ -20,6 +20,8 @@ import { ObjectHandlers, type HandlerDeps, type ObjectList } from './object-hand
 import type { ResourceRequest } from './request-info.js';
 import { selfSubjectAccessReview } from './access-review.js';
 import { bindPod, finalizeNamespace, requestToken, scaleOf, writeScale } from './subresources.js';
+import { servePodExec } from './pod-exec.js';
+import { servePodLog } from './pod-log.js';
 import { serveWatch } from './watch-stream.js';
 
 /** How long a namespace deletion waits for this master's cache to see it (milliseconds normally). */
@@ -41,6 +43,7 @@ export class ResourceRoutes {
     if (r === undefined) throw noSuchResource();
     checkScope(r, info);
     if (r.virtual) return this.review(r, info, req, reply);
+    if (r.kind === 'Pod' && (info.subresource === 'log' || info.subresource === 'exec')) return this.podConnect(info, req, reply);
     if (info.subresource === undefined && !r.verbs.includes(info.verb as Verb)) {
       throw methodNotAllowed(`the server does not allow this method on the requested resource (${info.verb} ${r.plural})`);
     }
@@ -121,6 +124,16 @@ export class ResourceRoutes {
       default:
         throw methodNotAllowed(`the server does not allow this method on ${a.resource.plural}/${sub}`);
     }
+  }
+
+  /** pods/log (get) and pods/exec (create: GET and POST alike, see request-info.ts): streamed from the pod's node. */
+  private async podConnect(info: ResourceRequest, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (info.subresource === 'log') {
+      if (info.verb !== 'get') throw methodNotAllowed(`the server does not allow this method on pods/log`);
+      return servePodLog(this.d.store, info, req, reply);
+    }
+    if (info.verb !== 'create') throw methodNotAllowed(`the server does not allow this method on pods/exec`);
+    return servePodExec(this.d.store, info, req, reply);
   }
 
   /** An update may have removed the last finalizer of an object marked for deletion: then it goes. */

@@ -27,6 +27,7 @@ import { ApiError, internal, noSuchResource } from './errors.js';
 import { NamespaceLifecycle } from './namespace-lifecycle.js';
 import { ResourceRoutes } from './resource-routes.js';
 import { BOOKMARK_INTERVAL_MS } from './watch-stream.js';
+import { serveUpgradesThroughApp } from './upgrade-requests.js';
 import { StatusReason } from '../../proto/k8s/meta.js';
 
 /** Largest request body: Kubernetes' limit is 3 MiB (objects are capped near 1.5 MiB by etcd's request size). */
@@ -86,6 +87,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<RunningApiSer
   };
   app.all('/api/*', resource);
   app.all('/apis/*', resource);
+  // pods/exec asks for a WebSocket: Upgrade requests reach the same routes (upgrade-requests.ts).
+  serveUpgradesThroughApp(app.server);
   const finalizer = new NamespaceFinalizer(store, cache, log);
   void cache.ready.then(async () => {
     await ensureBootstrapObjects(store, nowMs, log);

@@ -91,7 +91,7 @@ const VIEW_APPS_RESOURCES = [
   'deployments', 'deployments/status', 'deployments/scale', 'replicasets', 'replicasets/status', 'replicasets/scale',
 ];
 // What `edit` may also change. Statuses stay with the controllers and nodes that own them.
-const EDIT_CORE_RESOURCES = ['pods', 'services', 'endpoints', 'configmaps', 'secrets', 'serviceaccounts'];
+const EDIT_CORE_RESOURCES = ['pods', 'pods/exec', 'services', 'endpoints', 'configmaps', 'secrets', 'serviceaccounts'];
 const EDIT_APPS_RESOURCES = ['deployments', 'deployments/scale', 'replicasets', 'replicasets/scale'];
 
 function rule(verbs: readonly string[], apiGroups: readonly string[], resources: readonly string[], resourceNames?: readonly string[]): PolicyRule {

@@ -79,6 +79,8 @@ const REPLACE: OperationTemplate = { method: HttpMethod.Put, action: 'put', idVe
 const PATCH: OperationTemplate = { method: HttpMethod.Patch, action: 'patch', idVerb: 'patch', description: 'partially update the specified', body: 'patch', response: 'object' };
 const DELETE: OperationTemplate = { method: HttpMethod.Delete, action: 'delete', idVerb: 'delete', description: 'delete', body: 'deleteOptions', response: 'status' };
 const READ_LOG: OperationTemplate = { ...READ, description: 'read the log of the specified', response: 'text' };
+const CONNECT_GET: OperationTemplate = { method: HttpMethod.Get, action: 'connect', idVerb: 'connectGet', description: 'connect GET requests to', response: 'text' };
+const CONNECT_POST: OperationTemplate = { method: HttpMethod.Post, action: 'connect', idVerb: 'connectPost', description: 'connect POST requests to', response: 'text' };
 
 /** The verb a resource must serve for each template, by template. */
 const VERB_OF = new Map<OperationTemplate, string>([
@@ -99,6 +101,7 @@ export const SUBRESOURCE_SHAPES: Readonly<Record<string, SubresourceShape>> = {
   finalize: { templates: [REPLACE] },
   token: { gvk: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' }, templates: [CREATE] },
   log: { templates: [READ_LOG] },
+  exec: { templates: [CONNECT_GET, CONNECT_POST] },
 };
 
 function mustDefinitionOf(gvk: GroupVersionKind): string {

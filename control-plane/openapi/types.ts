@@ -24,7 +24,7 @@ export interface OpenApiResource {
   readonly namespaced: boolean;
   /** Verbs served: get, list, create, update, patch, delete, ... */
   readonly verbs: readonly string[];
-  /** Subresources served: status, scale, binding, log, finalize. */
+  /** Subresources served: status, scale, binding, log, exec, finalize. */
   readonly subresources: readonly string[];
 }
 

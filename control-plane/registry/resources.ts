@@ -100,7 +100,7 @@ export const RESOURCES: readonly ResourceDescriptor[] = [
   resource({ kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], subresources: ['status', 'finalize'], hasStatus: true,
     verbs: ALL_VERBS.filter((v) => v !== Verb.DeleteCollection),
     selectableFields: { 'status.phase': (o) => field(o, 'status', 'phase') } }),
-  resource({ kind: 'Pod', plural: 'pods', namespaced: true, shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding'], hasStatus: true,
+  resource({ kind: 'Pod', plural: 'pods', namespaced: true, shortNames: ['po'], categories: ['all'], subresources: ['status', 'binding', 'log', 'exec'], hasStatus: true,
     selectableFields: {
       'spec.nodeName': (o) => field(o, 'spec', 'nodeName'),
       'spec.schedulerName': (o) => field(o, 'spec', 'schedulerName'),
