@@ -85,6 +85,16 @@ export interface Probe extends Open {
   terminationGracePeriodSeconds?: number;
 }
 
+/** A container lifecycle hook: what runs right after start (postStart) or before the stop signal (preStop). */
+export interface LifecycleHandler extends Open {
+  exec?: ExecAction;
+  httpGet?: HTTPGetAction;
+  tcpSocket?: TCPSocketAction;
+  sleep?: Open & { seconds: number };
+}
+
+export interface Lifecycle extends Open { postStart?: LifecycleHandler; preStop?: LifecycleHandler; }
+
 export interface VolumeMount extends Open {
   name: string;
   mountPath: string;
@@ -109,6 +119,7 @@ export interface Container extends Open {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
+  lifecycle?: Lifecycle;
   imagePullPolicy?: PullPolicy;
   terminationMessagePath?: string;
   terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError';
@@ -370,7 +381,11 @@ export interface NodeStatus extends Open {
   conditions?: NodeCondition[];
   addresses?: NodeAddress[];
   nodeInfo?: NodeSystemInfo;
+  /** Where the node's own server (logs, exec) listens; the API server proxies pods/log and pods/exec there. */
+  daemonEndpoints?: NodeDaemonEndpoints;
 }
+
+export interface NodeDaemonEndpoints extends Open { kubeletEndpoint?: Open & { Port: number }; }
 
 export interface Node extends KubeObject { spec?: NodeSpec; status?: NodeStatus; }
 

@@ -36,11 +36,17 @@ beforeAll(() => {
 });
 
 describe('strake node: flags', () => {
-  it('without --hollow exits 2 and says the real node agent is not built yet', async () => {
-    const r = await runStrake(['node', '--name', 'n', '--server', 'http://127.0.0.1:1', '--kubeconfig', '/nonexistent']);
+  it('without --hollow, an unreadable kubeconfig exits 2 and names the file', async () => {
+    const r = await runStrake(['node', '--name', 'n', '--kubeconfig', '/nonexistent/kubeconfig']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/the real node agent .* is not built yet; run hollow nodes with --hollow --count K/);
+    expect(r.stderr).toContain('cannot read kubeconfig /nonexistent/kubeconfig');
     expect(r.stdout).toBe('');
+  });
+
+  it('refuses an --isolation other than runc or process', async () => {
+    const r = await runStrake(['node', '--name', 'n', '--kubeconfig', '/nonexistent/kubeconfig', '--isolation', 'vm']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('expected runc or process');
   });
 
   it('with --hollow and an unreadable kubeconfig exits 2 and names the file', async () => {
