@@ -1,12 +1,21 @@
 /**
- * `strake node`: a node agent. Only hollow nodes exist so far:
+ * `strake node`: a node agent.
+ *
+ *   strake node --name n0 --kubeconfig .strake/kubeconfig --root-dir .strake/n0 --port 10250
+ *
+ * runs the kubelet-like agent (node/agent/): it registers Node n0, keeps its
+ * Lease and status fresh, and runs the pods bound to it through a CRI runtime —
+ * the built-in one in this process (node/runtime/, images under
+ * <root-dir>/images) or an external one with --runtime-endpoint (containerd's
+ * CRI socket, or `strake runtime`). Its server on --address:--port serves
+ * container logs and exec to the API server.
  *
  *   strake node --name h --kubeconfig .strake/kubeconfig --hollow --count 100
  *
- * runs nodes h-0 … h-99 in this process (node/hollow/), talking to the API
- * through HttpApiClient with the kubeconfig's token and CA, until SIGINT or
- * SIGTERM. Nodes stay registered after a stop: their leases expire and the
- * node lifecycle controller marks them NotReady, as when a kubelet stops.
+ * runs hollow nodes h-0 … h-99 in this process (node/hollow/) instead: real API
+ * traffic, pods reported Running without starting anything. Nodes stay
+ * registered after a stop: their leases expire and the node lifecycle
+ * controller marks them NotReady, as when a kubelet stops.
  *
  * Servers: `--server URL[,URL...]` when given (tried in order, failing over);
  * otherwise the kubeconfig's current cluster first, then every other cluster
@@ -15,7 +24,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { Resources } from '../control-plane/client/api-client.js';
 import { HttpApiClient } from '../control-plane/client/http-client.js';
@@ -23,6 +32,7 @@ import { Informer } from '../control-plane/client/informer.js';
 import { HOLLOW_NODES_PER_PROCESS_MAX, HollowError, HollowNodes } from '../node/hollow/index.js';
 import type { Pod } from '../proto/k8s/core-v1.js';
 import type { ExitCodeSink } from './main.js';
+import { runAgent } from './node-agent.js';
 import { parseIntegerOption } from './options.js';
 
 /** After SIGINT/SIGTERM, writes in flight get this long before the client is closed under them. */
@@ -30,7 +40,7 @@ const STOP_GRACE_MS = 5_000;
 /** A kubeconfig is a few KiB; anything this large is not one. */
 const KUBECONFIG_BYTES_MAX = 1024 * 1024;
 
-interface NodeFlags {
+export interface NodeFlags {
   name: string;
   server?: string;
   kubeconfig: string;
@@ -38,6 +48,16 @@ interface NodeFlags {
   runtimeEndpoint?: string;
   hollow: boolean;
   count?: number;
+  address: string;
+  port: number;
+  podCidr?: string;
+  isolation?: 'runc' | 'process';
+  stopPodsOnExit: boolean;
+}
+
+function parseIsolation(v: string): 'runc' | 'process' {
+  if (v !== 'runc' && v !== 'process') throw new InvalidArgumentError('expected runc or process');
+  return v;
 }
 
 export function registerNodeCommand(program: Command, setExitCode: ExitCodeSink): void {
@@ -49,6 +69,11 @@ export function registerNodeCommand(program: Command, setExitCode: ExitCodeSink)
     .option('--server <urls>', "API server URL(s), comma-separated, tried in order (default: the kubeconfig's servers)")
     .option('--root-dir <dir>', 'where the node agent keeps its state')
     .option('--runtime-endpoint <endpoint>', 'CRI runtime socket, unix:///path.sock')
+    .option('--address <ip>', "the node's address: reported as its InternalIP, where its server (logs, exec) listens", '127.0.0.1')
+    .option('--port <port>', "the node server's port (logs, exec; the API server connects to it)", (v) => parseIntegerOption('--port', v, 1, 65_535), 10_250)
+    .option('--pod-cidr <cidr>', 'pod addresses for the built-in runtime (a bridge inside a network namespace of the node); default: loopback-only pods')
+    .option('--isolation <mode>', 'built-in runtime: runc (namespaces + cgroups; default as root with runc installed) or process (plain processes)', (v) => parseIsolation(v))
+    .option('--stop-pods-on-exit', 'stop and remove every pod of this node when the agent stops (strake up does: its nodes live and die with it)', false)
     .option('--hollow', 'run hollow nodes: real API traffic, no containers', false)
     .option('--count <k>', 'hollow nodes in this process (with --hollow)', (v) => parseIntegerOption('--count', v, 1, HOLLOW_NODES_PER_PROCESS_MAX))
     .action(async (flags: NodeFlags) => {
@@ -57,22 +82,32 @@ export function registerNodeCommand(program: Command, setExitCode: ExitCodeSink)
 }
 
 async function runNode(f: NodeFlags): Promise<number> {
-  if (!f.hollow) {
-    const count = f.count === undefined ? '' : ' (--count applies to hollow nodes only)';
-    process.stderr.write(`strake node: the real node agent (pods run through a CRI runtime) is not built yet${count}; run hollow nodes with --hollow --count K\n`);
+  const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${f.name} ${line}\n`);
+  let client: HttpApiClient;
+  try {
+    client = apiClientFor(f, f.hollow ? 'strake-node-hollow' : 'strake-node');
+  } catch (err) {
+    if (!(err instanceof KubeconfigError)) throw err;
+    process.stderr.write(`strake node: ${err.message}\n`);
     return 2;
   }
-  const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${f.name} ${line}\n`);
+  return f.hollow ? runHollow(f, client, log) : runAgent(f, client, log);
+}
+
+/** An API client for the flags' servers (or the kubeconfig's), with the kubeconfig's token and CA. */
+function apiClientFor(f: NodeFlags, userAgent: string): HttpApiClient {
+  const creds = readKubeconfig(f.kubeconfig);
+  if (f.server === undefined && creds.servers.length === 0) throw new KubeconfigError(`kubeconfig ${f.kubeconfig} names no server, and --server is not given`);
+  const servers = f.server === undefined ? parseServers(creds.servers.join(','), `kubeconfig ${f.kubeconfig}`) : parseServers(f.server);
+  return new HttpApiClient({ servers, userAgent, ...(creds.token === undefined ? {} : { token: creds.token }), ...(creds.caPem === undefined ? {} : { caPem: creds.caPem }) });
+}
+
+async function runHollow(f: NodeFlags, client: HttpApiClient, log: (line: string) => void): Promise<number> {
   for (const [flag, value] of [['--root-dir', f.rootDir], ['--runtime-endpoint', f.runtimeEndpoint]] as const) {
     if (value !== undefined) log(`note: ${flag} is ignored by hollow nodes (they start no containers)`);
   }
-  let client: HttpApiClient;
   let hollow: HollowNodes;
   try {
-    const creds = readKubeconfig(f.kubeconfig);
-    if (f.server === undefined && creds.servers.length === 0) throw new KubeconfigError(`kubeconfig ${f.kubeconfig} names no server, and --server is not given`);
-    const servers = f.server === undefined ? parseServers(creds.servers.join(','), `kubeconfig ${f.kubeconfig}`) : parseServers(f.server);
-    client = new HttpApiClient({ servers, userAgent: 'strake-node-hollow', ...(creds.token === undefined ? {} : { token: creds.token }), ...(creds.caPem === undefined ? {} : { caPem: creds.caPem }) });
     hollow = new HollowNodes({
       name: f.name,
       count: f.count ?? 1,
@@ -80,10 +115,11 @@ async function runNode(f: NodeFlags): Promise<number> {
       podInformer: ({ fieldSelector }) => new Informer<Pod>(client, Resources.Pods, { fieldSelector, log }),
       log,
     });
-    log(`starting ${f.count ?? 1} hollow node(s) against ${servers.join(', ')}`);
+    log(`starting ${f.count ?? 1} hollow node(s)`);
   } catch (err) {
-    if (!(err instanceof KubeconfigError || err instanceof HollowError)) throw err;
+    if (!(err instanceof HollowError)) throw err;
     process.stderr.write(`strake node: ${err.message}\n`);
+    await client.close();
     return 2;
   }
   hollow.start();
@@ -97,7 +133,7 @@ async function runNode(f: NodeFlags): Promise<number> {
   return 0;
 }
 
-function untilSignal(): Promise<string> {
+export function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
     const on = (sig: string): void => {
       process.off('SIGINT', on);

@@ -7,8 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, open, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Etcd3 } from 'etcd3';
 import { ensureCredentials, writeKubeconfig, type ClusterCredentials } from './credentials.js';
@@ -16,6 +15,7 @@ import type { ExitCodeSink } from './main.js';
 import { ensurePki, type ClusterPki } from './pki.js';
 import { masterPorts } from './ports.js';
 import { parseIntegerOption } from './options.js';
+import { STRAKE_BIN, seedImageArchive, startNode, waitNodesReady } from './up-nodes.js';
 
 /** Waiting longer than this for a cluster on loopback means something is wrong. */
 export const READY_TIMEOUT_MS = 60_000;
@@ -42,7 +42,11 @@ interface UpOptions {
   nodes: number;
   basePort: number;
   dataDir: string;
+  nodeMonitorGraceMs?: number;
 }
+
+/** Node j's own server (logs, exec) listens on P+NODE_PORT_OFFSET+j, above the masters' ports (at most MAX_MASTERS of 10 each). */
+export const NODE_PORT_OFFSET = 100;
 
 export function registerUpCommand(program: Command, setExitCode: ExitCodeSink): void {
   program
@@ -52,6 +56,7 @@ export function registerUpCommand(program: Command, setExitCode: ExitCodeSink): 
     .option('--nodes <n>', 'number of node agents', (v) => parseIntegerOption('--nodes', v, 0, 100), 2)
     .option('--base-port <port>', 'first port; master i uses base+10i (+1, +2)', (v) => parseIntegerOption('--base-port', v, 1024, 65_000), 24_000)
     .option('--data-dir <dir>', 'where each member keeps its data', './.strake')
+    .option('--node-monitor-grace-ms <ms>', "passed to the masters: a node silent this long is marked NotReady and its pods are evicted", (v) => parseIntegerOption('--node-monitor-grace-ms', v, 1_000, 3_600_000))
     .action(async (opts: UpOptions) => {
       setExitCode(await runUp(opts));
     });
@@ -60,9 +65,6 @@ export function registerUpCommand(program: Command, setExitCode: ExitCodeSink): 
 async function runUp(opts: UpOptions): Promise<number> {
   const dataDir = resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true });
-  if (opts.nodes > 0) {
-    process.stderr.write(`note: node agents are not built yet in this version; starting ${opts.masters} masters and no nodes\n`);
-  }
   const members = Array.from({ length: opts.masters }, (_, i) => ({ name: `m${i}`, ...masterPorts(opts.basePort, i) }));
   const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
   const children: ChildProcess[] = [];
@@ -86,7 +88,7 @@ async function runUp(opts: UpOptions): Promise<number> {
   for (const m of members) {
     const memberDir = join(dataDir, m.name);
     await mkdir(memberDir, { recursive: true });
-    const child = await startMaster({ ...m, memberDir, initialCluster }, credentials, pki);
+    const child = await startMaster({ ...m, memberDir, initialCluster, nodeMonitorGraceMs: opts.nodeMonitorGraceMs }, credentials, pki);
     children.push(child);
     child.once('exit', (code, signal) => {
       if (!stopping) process.stderr.write(`master ${m.name} (pid ${child.pid}) exited: ${signal ?? `code ${code}`}\n`);
@@ -104,10 +106,29 @@ async function runUp(opts: UpOptions): Promise<number> {
     await stopAll();
     return 1;
   }
+  if (opts.nodes > 0) {
+    const seedImage = await seedImageArchive(dataDir);
+    for (let j = 0; j < opts.nodes; j++) {
+      const node = await startNode({ name: `n${j}`, dataDir, kubeconfig, port: opts.basePort + NODE_PORT_OFFSET + j, seedImage });
+      children.push(node.child);
+      node.child.once('exit', (code, signal) => {
+        if (!stopping) process.stderr.write(`node ${node.name} (pid ${node.child.pid}) exited: ${signal ?? `code ${code}`}\n`);
+      });
+      file.nodes.push({ name: node.name, pid: node.child.pid! });
+      process.stderr.write(`started node ${node.name} (pid ${node.child.pid})\n`);
+    }
+    await writeFile(join(dataDir, 'cluster.json'), JSON.stringify(file, null, 2) + '\n');
+    if (!(await waitNodesReady(file.nodes.map((n) => n.name), { apiUrls: members.map((m) => m.apiUrl), token: credentials.adminToken, timeoutMs: READY_TIMEOUT_MS }))) {
+      process.stderr.write(`nodes did not become Ready within ${READY_TIMEOUT_MS} ms; see ${dataDir}/n*/node.log\n`);
+      await stopAll();
+      return 1;
+    }
+  }
   process.stdout.write(
     [
       'cluster is ready',
       ...file.masters.map((m) => `  ${m.name}: api ${m.apiUrl}  kv ${m.kvEndpoint}  peer ${m.peerUrl}  (pid ${m.pid})`),
+      ...file.nodes.map((n) => `  ${n.name}: node agent (pid ${n.pid}), log ${join(dataDir, n.name, 'node.log')}`),
       `  cluster file: ${join(dataDir, 'cluster.json')}`,
       `  kubeconfig:   ${kubeconfig}`,
       `  try: kubectl --kubeconfig ${kubeconfig} get namespaces`,
@@ -130,11 +151,11 @@ async function startMaster(m: {
   peerUrl: string;
   kvEndpoint: string;
   apiUrl: string;
+  nodeMonitorGraceMs: number | undefined;
 }, credentials: ClusterCredentials, pki: ClusterPki): Promise<ChildProcess> {
   const log = await open(join(m.memberDir, 'master.log'), 'a');
-  const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'strake.js');
   const args = [
-    bin,
+    STRAKE_BIN,
     'master',
     '--name', m.name,
     '--data-dir', m.memberDir,
@@ -147,6 +168,7 @@ async function startMaster(m: {
     '--service-account-key-file', credentials.serviceAccountKeyFile,
     '--tls-cert-file', pki.servingCertFile,
     '--tls-private-key-file', pki.servingKeyFile,
+    ...(m.nodeMonitorGraceMs === undefined ? [] : ['--node-monitor-grace-ms', String(m.nodeMonitorGraceMs)]),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', log.fd, log.fd], detached: false });
   child.once('exit', () => void log.close());

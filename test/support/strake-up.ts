@@ -23,20 +23,21 @@ export interface UpCluster {
   /** The admin bearer token from the cluster's token file. */
   readonly adminToken: string;
   readonly output: () => string;
-  stop(): Promise<void>;
+  /** Stops `up` and whatever it started; removes the data dir unless keepData. */
+  stop(o?: { keepData?: boolean }): Promise<void>;
 }
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export async function startUp(o: { basePort: number; masters?: number }): Promise<UpCluster> {
+export async function startUp(o: { basePort: number; masters?: number; nodes?: number; args?: readonly string[] }): Promise<UpCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), 'strake-up-'));
   const bin = join(repoRoot, 'bin', 'strake.js');
-  const args = [bin, 'up', '--masters', String(o.masters ?? 3), '--nodes', '0', '--base-port', String(o.basePort), '--data-dir', dataDir];
+  const args = [bin, 'up', '--masters', String(o.masters ?? 3), '--nodes', String(o.nodes ?? 0), '--base-port', String(o.basePort), '--data-dir', dataDir, ...(o.args ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const stop = () => stopUp(child, dataDir);
+  const stop = (so: { keepData?: boolean } = {}) => stopUp(child, dataDir, so.keepData ?? false);
   try {
     await waitForOutput(child, () => out.includes('cluster is ready'), UP_READY_MS);
   } catch (err) {
@@ -64,7 +65,7 @@ function waitForOutput(child: ChildProcess, done: () => boolean, timeoutMs: numb
   });
 }
 
-async function stopUp(child: ChildProcess, dataDir: string): Promise<void> {
+async function stopUp(child: ChildProcess, dataDir: string, keepData: boolean): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
@@ -75,7 +76,7 @@ async function stopUp(child: ChildProcess, dataDir: string): Promise<void> {
   // Masters outlive a SIGKILLed `up`: stop any that are left, by the PIDs in the cluster file.
   try {
     const file = JSON.parse(readFileSync(join(dataDir, 'cluster.json'), 'utf8')) as ClusterFile;
-    for (const m of file.masters) {
+    for (const m of [...file.masters, ...file.nodes]) {
       try {
         process.kill(m.pid, 'SIGKILL');
       } catch {
@@ -85,5 +86,5 @@ async function stopUp(child: ChildProcess, dataDir: string): Promise<void> {
   } catch {
     // No cluster file: nothing was started.
   }
-  rmSync(dataDir, { recursive: true, force: true });
+  if (!keepData) rmSync(dataDir, { recursive: true, force: true });
 }
