@@ -9,6 +9,7 @@ import { registerImageCommand } from './image.js';
 import { registerKvCommand } from './kv/index.js';
 import { registerMasterCommand } from './master.js';
 import { registerNodeCommand } from './node.js';
+import { registerRuntimeCommand } from './runtime.js';
 import { registerUpCommand } from './up.js';
 import { VERSION } from './version.js';
 
@@ -28,6 +29,7 @@ export function buildProgram(setExitCode: ExitCodeSink): Command {
   registerMasterCommand(program, setExitCode);
   registerNodeCommand(program, setExitCode);
   registerImageCommand(program, setExitCode);
+  registerRuntimeCommand(program, setExitCode);
   registerSimCommand(program, setExitCode);
   registerKvCommand(program, setExitCode);
   registerChaosCommand(program, setExitCode);
