@@ -36,8 +36,20 @@ export async function seedImageArchive(dataDir: string): Promise<string | undefi
   return file;
 }
 
+/**
+ * Node j's pod addresses: 10.88.j.0/24. They exist only inside network namespaces
+ * the node's runtime makes (a bridge in its own namespace), never on the host, so
+ * nothing on the host can reach or route to them; pods of different nodes do not
+ * reach each other (there is no overlay between nodes).
+ */
+export function nodePodCidr(index: number): string {
+  return `10.88.${index}.0/24`;
+}
+
 export async function startNode(o: {
   name: string;
+  /** j of node n<j>: picks its pod CIDR. */
+  index: number;
   dataDir: string;
   kubeconfig: string;
   port: number;
@@ -50,7 +62,10 @@ export async function startNode(o: {
     await store.importTar(o.seedImage);
   }
   const log = await open(join(rootDir, 'node.log'), 'a');
-  const args = [STRAKE_BIN, 'node', '--name', o.name, '--kubeconfig', o.kubeconfig, '--root-dir', rootDir, '--port', String(o.port), '--stop-pods-on-exit'];
+  const args = [
+    STRAKE_BIN, 'node', '--name', o.name, '--kubeconfig', o.kubeconfig, '--root-dir', rootDir, '--port', String(o.port),
+    '--pod-cidr', nodePodCidr(o.index), '--stop-pods-on-exit',
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', log.fd, log.fd], detached: false });
   child.once('exit', () => void log.close());
   return { name: o.name, child };

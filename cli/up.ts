@@ -109,7 +109,7 @@ async function runUp(opts: UpOptions): Promise<number> {
   if (opts.nodes > 0) {
     const seedImage = await seedImageArchive(dataDir);
     for (let j = 0; j < opts.nodes; j++) {
-      const node = await startNode({ name: `n${j}`, dataDir, kubeconfig, port: opts.basePort + NODE_PORT_OFFSET + j, seedImage });
+      const node = await startNode({ name: `n${j}`, index: j, dataDir, kubeconfig, port: opts.basePort + NODE_PORT_OFFSET + j, seedImage });
       children.push(node.child);
       node.child.once('exit', (code, signal) => {
         if (!stopping) process.stderr.write(`node ${node.name} (pid ${node.child.pid}) exited: ${signal ?? `code ${code}`}\n`);

@@ -116,7 +116,11 @@ export class BuiltinRuntime extends StoreImageService implements CriRuntime {
     }
   }
 
-  /** Stops watching containers (they keep running; a new runtime over the same rootDir takes them back). */
+  /**
+   * Stops watching containers (they keep running; a new runtime over the same
+   * rootDir takes them back). With no pod sandbox left, the pod network's node
+   * side (the bridge namespace) is removed too.
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.ctx.lifecycle.closed = true;
@@ -125,6 +129,9 @@ export class BuiltinRuntime extends StoreImageService implements CriRuntime {
       for (const s of live.sources) s.destroy();
     }
     for (const s of this.ctx.sandboxSources) s.destroy();
+    if (this.ctx.sandboxes.size === 0) {
+      await this.ctx.network.destroy().catch((err: unknown) => this.ctx.log(`removing the pod network: ${(err as Error).message}`));
+    }
   }
 
   private guard(): void {

@@ -47,6 +47,8 @@ export interface PodNetwork {
   reserve(ips: readonly string[]): void;
   /** What NetworkReady reports. */
   describe(): string;
+  /** Removes what the network set up on the node (the runtime calls it when it closes with no pod sandbox left). */
+  destroy(): Promise<void>;
 }
 
 export class LoopbackNetwork implements PodNetwork {
@@ -56,6 +58,7 @@ export class LoopbackNetwork implements PodNetwork {
   }
   async detach(): Promise<void> {}
   reserve(): void {}
+  async destroy(): Promise<void> {}
   describe(): string {
     return 'loopback-only pod networks: each pod has its own network namespace with lo; pod IPs are 127.0.0.1';
   }

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findOnPath } from '../support/process-cluster.js';
+import { nodePodCidr } from '../../cli/up-nodes.js';
 import { removeLeftoverPods } from '../support/node-runtime.js';
 import { startUp, UP_READY_MS, type UpCluster } from '../support/strake-up.js';
 
@@ -46,10 +47,10 @@ beforeAll(async () => {
 }, UP_READY_MS + 60_000);
 
 afterAll(async () => {
-  const nodeDirs = up?.file.nodes.map((n) => join(up!.dataDir, n.name)) ?? [];
+  const nodes = up?.file.nodes.map((n, j) => ({ rootDir: join(up!.dataDir, n.name), nodeName: n.name, podCidr: nodePodCidr(j) })) ?? [];
   await up?.stop({ keepData: true });
   // The SIGKILLed node's pods outlive it (as with a kubelet); remove them by the runtime's state on disk.
-  for (const dir of nodeDirs) await removeLeftoverPods(dir);
+  for (const n of nodes) await removeLeftoverPods(n);
   if (up !== undefined) rmSync(up.dataDir, { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
 }, 60_000);
@@ -71,6 +72,7 @@ async function ok(args: string[]): Promise<string> {
 
 interface PodView {
   name: string;
+  ip: string;
   node: string;
   ready: boolean;
   deleting: boolean;
@@ -78,10 +80,11 @@ interface PodView {
 
 async function webPods(): Promise<PodView[]> {
   const list = JSON.parse(await ok(['get', 'pods', '-l', 'app=web', '-o', 'json'])) as {
-    items: Array<{ metadata: { name: string; deletionTimestamp?: string }; spec: { nodeName?: string }; status?: { conditions?: Array<{ type: string; status: string }> } }>;
+    items: Array<{ metadata: { name: string; deletionTimestamp?: string }; spec: { nodeName?: string }; status?: { podIP?: string; conditions?: Array<{ type: string; status: string }> } }>;
   };
   return list.items.map((p) => ({
     name: p.metadata.name,
+    ip: p.status?.podIP ?? '',
     node: p.spec.nodeName ?? '',
     ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     deleting: p.metadata.deletionTimestamp !== undefined,
@@ -154,6 +157,9 @@ if (missing.length > 0) {
       await ok(['rollout', 'status', 'deployment/web', `--timeout=${ROLLOUT_MS / 1000}s`]);
       const pods = await webPods();
       expect(pods.filter((p) => p.ready)).toHaveLength(2);
+      // Each pod has its own address from its node's pod CIDR (10.88.<j>.0/24, inside the node's namespaces only).
+      for (const p of pods) expect(p.ip).toMatch(new RegExp(`^10\\.88\\.${p.node.slice(1)}\\.\\d+$`));
+      expect(new Set(pods.map((p) => p.ip)).size).toBe(2);
     }, ROLLOUT_MS + 10_000);
 
     it('kubectl logs and exec reach the container', async () => {

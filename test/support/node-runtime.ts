@@ -10,10 +10,20 @@ import { join } from 'node:path';
 import { BuiltinRuntime } from '../../node/runtime/builtin-runtime.js';
 import { ImageStore } from '../../node/runtime/images/image-store.js';
 
-/** `rootDir` is the node's --root-dir (the runtime keeps its state in <root-dir>/runtime). Returns how many sandboxes were removed. */
-export async function removeLeftoverPods(rootDir: string): Promise<number> {
+/**
+ * `rootDir` is the node's --root-dir (the runtime keeps its state in <root-dir>/runtime);
+ * `nodeName` and `podCidr` as the node ran with, so that its bridge namespace goes too.
+ * Returns how many sandboxes were removed.
+ */
+export async function removeLeftoverPods(o: { rootDir: string; nodeName: string; podCidr?: string }): Promise<number> {
+  const { rootDir } = o;
   if (!existsSync(join(rootDir, 'runtime'))) return 0;
-  const runtime = await BuiltinRuntime.open({ rootDir: join(rootDir, 'runtime'), images: await ImageStore.open(join(rootDir, 'images')) });
+  const runtime = await BuiltinRuntime.open({
+    rootDir: join(rootDir, 'runtime'),
+    images: await ImageStore.open(join(rootDir, 'images')),
+    nodeName: o.nodeName,
+    ...(o.podCidr === undefined ? {} : { podCidr: o.podCidr }),
+  });
   try {
     const { items } = await runtime.listPodSandbox({});
     for (const s of items) {
@@ -22,6 +32,7 @@ export async function removeLeftoverPods(rootDir: string): Promise<number> {
     }
     return items.length;
   } finally {
+    // With no sandbox left, closing removes the bridge namespace.
     await runtime.close();
   }
 }
