@@ -1,7 +1,7 @@
 /**
  * A private containerd 1.6 for tests and benchmarks: its own root, state, gRPC socket and runc root
- * under one temp dir, the CRI plugin on (cgroupfs, overlayfs, no CNI: tests use
- * host-network pods), a streaming server on 127.0.0.1 only, and a pause image built
+ * under one temp dir, the CRI plugin on (cgroupfs, overlayfs; no CNI, so tests use
+ * host-network pods, unless a CNI bridge is asked for), a streaming server on 127.0.0.1 only, and a pause image built
  * from the static busybox and imported before the first sandbox, so containerd never
  * pulls anything.
  *
@@ -48,6 +48,14 @@ export interface StartContainerdOptions {
   readonly dir?: string;
   /** The static busybox to build images from (default: the first static busybox on PATH). */
   readonly busyboxPath?: string;
+  /**
+   * Pod networking through the CNI bridge plugin (containernetworking-plugins): pods
+   * get addresses of `podCidr` on bridge `bridge`, which has no address on the host
+   * (isGateway false) and no masquerading, so the host neither routes nor reaches pod
+   * addresses; pods of the same containerd reach each other. Without it no CNI
+   * config exists and containerd reports NetworkReady=false (host-network pods only).
+   */
+  readonly cniBridge?: { readonly bridge: string; readonly podCidr: string };
 }
 
 export interface Containerd {
@@ -86,6 +94,7 @@ export async function startContainerd(o: StartContainerdOptions = {}): Promise<C
   const socketPath = join(dir, 'containerd.sock');
   const runcRoot = join(dir, 'runc');
   mkdirSync(join(dir, 'cni', 'net.d'), { recursive: true });
+  if (o.cniBridge !== undefined) writeFileSync(join(dir, 'cni', 'net.d', '10-bridge.conflist'), cniBridgeConfig(o.cniBridge, join(dir, 'cni', 'ipam')));
   writeFileSync(join(dir, 'config.toml'), containerdConfig(dir, socketPath, runcRoot));
   const logFile = join(dir, 'containerd.log');
   const logFd = openSync(logFile, 'a');
@@ -97,7 +106,7 @@ export async function startContainerd(o: StartContainerdOptions = {}): Promise<C
     rmSync(dir, { recursive: true, force: true });
     throw new Error('containerd did not start: /usr/bin/containerd could not be spawned');
   }
-  const ctd = new RunningContainerd(dir, socketPath, runcRoot, logFile, child, child.pid, busyboxPath);
+  const ctd = new RunningContainerd(dir, socketPath, runcRoot, logFile, child, child.pid, busyboxPath, o.cniBridge?.bridge);
   try {
     await ctd.waitReady();
     await ctd.importImage(buildPauseImage(busyboxPath, join(dir, 'images', 'pause.tar')));
@@ -122,6 +131,8 @@ class RunningContainerd implements Containerd {
     private readonly child: ChildProcess,
     readonly pid: number,
     readonly busyboxPath: string,
+    /** The CNI bridge on the host, removed by stop(). */
+    private readonly cniBridge: string | undefined,
   ) {
     this.endpoint = `unix://${socketPath}`;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
@@ -174,6 +185,7 @@ class RunningContainerd implements Containerd {
     await this.killContainerd();
     this.killLeftovers();
     unmountUnder(this.dir);
+    if (this.cniBridge !== undefined) spawnSync('ip', ['link', 'del', this.cniBridge], { timeout: 10_000, stdio: 'ignore' });
     rmSync(this.dir, { recursive: true, force: true });
     removeEmptyCgroupParents();
   }
@@ -228,6 +240,24 @@ class RunningContainerd implements Containerd {
     for (const id of ids) rmSync(shimSocketPath(this.socketPath, id), { force: true });
     removeEmptyDirs([SHIM_SOCKET_DIR, dirname(SHIM_SOCKET_DIR)]);
   }
+}
+
+/** A CNI conflist: bridge without a host address, host-local addresses kept under `ipamDir`. */
+function cniBridgeConfig(o: { bridge: string; podCidr: string }, ipamDir: string): string {
+  return JSON.stringify({
+    cniVersion: '0.4.0',
+    name: o.bridge,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: o.bridge,
+        isGateway: false,
+        ipMasq: false,
+        ipam: { type: 'host-local', dataDir: ipamDir, ranges: [[{ subnet: o.podCidr }]] },
+      },
+      { type: 'loopback' },
+    ],
+  });
 }
 
 /** Where containerd 1.6 puts the socket of the shim serving sandbox `id` (runtime/v2/shim SocketAddress). */

@@ -93,6 +93,8 @@ export class BuiltinRuntime extends StoreImageService implements CriRuntime {
     };
     const rt = new BuiltinRuntime(ctx, network);
     await rt.recover();
+    // A failure here shows again, with its reason, on the first pod that needs the network.
+    await network.prepare().catch((err: unknown) => ctx.log(`setting up the pod network: ${(err as Error).message}`));
     return rt;
   }
 

@@ -47,6 +47,8 @@ export interface PodNetwork {
   reserve(ips: readonly string[]): void;
   /** What NetworkReady reports. */
   describe(): string;
+  /** Sets up the node side (the bridge) ahead of the first pod, so that pod does not wait for it. */
+  prepare(): Promise<void>;
   /** Removes what the network set up on the node (the runtime calls it when it closes with no pod sandbox left). */
   destroy(): Promise<void>;
 }
@@ -58,6 +60,7 @@ export class LoopbackNetwork implements PodNetwork {
   }
   async detach(): Promise<void> {}
   reserve(): void {}
+  async prepare(): Promise<void> {}
   async destroy(): Promise<void> {}
   describe(): string {
     return 'loopback-only pod networks: each pod has its own network namespace with lo; pod IPs are 127.0.0.1';
@@ -116,6 +119,10 @@ export class BridgeNetwork implements PodNetwork {
 
   describe(): string {
     return `bridge pod network ${formatIp(this.cidr.base)}/${this.cidr.prefix} inside network namespace ${this.netns}`;
+  }
+
+  prepare(): Promise<void> {
+    return this.ensureBridge();
   }
 
   /** Creates the bridge namespace and br0 once (kept across runtime restarts; `destroy` removes it). */

@@ -93,6 +93,7 @@ export class ImageStore {
         if (img.names.length > 0) out.push(...img.names);
         else out.push((await this.load({ name: undefined, manifestDigest: img.manifestDigest, repoDigest: img.manifestDigest })).configDigest);
       }
+      await this.unpackOrForget(out);
       return out;
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -106,6 +107,7 @@ export class ImageStore {
       const pulled = await pullImage({ ref: parsed, storeDir: this.dir, stagingDir: staging, options: o });
       const name = formatReference(parsed);
       await this.commit(pulled.blobs, [{ names: [name], manifestDigest: pulled.manifestDigest, repoDigest: pulled.repoDigest }]);
+      await this.unpackOrForget([name]);
       return { ref: name, id: pulled.configDigest, repoDigest: `${repositoryName(parsed)}@${pulled.repoDigest}` };
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -233,8 +235,26 @@ export class ImageStore {
 
   /** A writable rootfs at `<containerDir>/rootfs` over the image's unpacked layers. */
   async prepareRootfs(ref: string, containerDir: string): Promise<PreparedRootfs> {
-    const img = await this.mustFind(ref);
-    const lower = await ensureUnpacked(this.dir, img.configDigest, async () =>
+    return mountRootfs(await this.unpack(await this.mustFind(ref), ref), containerDir);
+  }
+
+  /** Unpacks freshly stored images; one whose layers cannot be applied (unsafe paths, bad data) is removed again, and the error thrown. */
+  private async unpackOrForget(refs: readonly string[]): Promise<void> {
+    try {
+      for (const ref of refs) await this.unpack(await this.mustFind(ref), ref);
+    } catch (err) {
+      for (const ref of refs) await this.remove(ref).catch(() => false);
+      throw err;
+    }
+  }
+
+  /**
+   * The image's layers applied into its shared lower dir, once per image. Import and
+   * pull do it right away (as containerd unpacks into its snapshotter), so starting
+   * a container only mounts; a lower dir removed since is unpacked again here.
+   */
+  private unpack(img: Loaded, ref: string): Promise<string> {
+    return ensureUnpacked(this.dir, img.configDigest, async () =>
       img.manifest.layers.map((l, i) => ({
         file: blobPath(this.dir, l.digest),
         compression: LAYER_COMPRESSION[l.mediaType] ?? 'none',
@@ -242,7 +262,6 @@ export class ImageStore {
         what: `image ${ref} layer ${i} (${l.digest})`,
       })),
     );
-    return mountRootfs(lower, containerDir);
   }
 
   /** Bytes and inodes under the store directory (blobs, unpacked lower dirs, staging). */

@@ -217,8 +217,10 @@ describe('ImageStore rootfs', () => {
     const store = await ImageStore.open(join(work, 'store-unsafe'));
     const dotdot = join(work, 'dotdot.tar');
     await writeLayersArchive(dotdot, 'evil:dotdot', [[file(`../../../../..${outside}/pwned`, 'x')]]);
-    await store.importTar(dotdot);
-    await expectImageError(store.prepareRootfs('evil:dotdot', join(work, 'c-evil1')), 'UnsafePath', '..');
+    // Refused when imported (layers are unpacked then), and not kept.
+    await expectImageError(store.importTar(dotdot), 'UnsafePath', '..');
+    expect(await store.status('evil:dotdot')).toBeUndefined();
+    await expectImageError(store.prepareRootfs('evil:dotdot', join(work, 'c-evil1')), 'NotFound', 'evil:dotdot');
     const viaLink = join(work, 'via-link.tar');
     await writeLayersArchive(viaLink, 'evil:link', [
       [{ path: 'abs', type: 'symlink', linkname: outside }, { path: 'rel', type: 'symlink', linkname: '../../../../../../../..' + outside }],
