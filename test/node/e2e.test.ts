@@ -7,7 +7,7 @@
  * SIGKILLed, its pods come back on the surviving node once the node monitor
  * grace period (shortened here) has passed.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,17 @@ const missing = [
 ].filter(([, path]) => path === undefined).map(([name]) => name);
 
 let up: UpCluster | undefined;
+let survivorName: string | undefined;
+
+/** The runc containers (pause and app) a node's built-in runtime has, by its state dir. */
+function runcIds(nodeRoot: string): string[] {
+  const out = execFileSync('runc', ['--root', join(nodeRoot, 'runtime', 'runc'), 'list', '-q'], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l !== '');
+}
+
+function netnsNames(): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? '');
+}
 let work: string;
 
 beforeAll(async () => {
@@ -195,6 +206,16 @@ if (missing.length > 0) {
         return ready.length === 2 ? now : undefined;
       }, NODE_MONITOR_GRACE_MS + ROLLOUT_MS);
       expect(await ok(['get', 'node', victimNode.name])).toMatch(/NotReady/);
+      survivorName = survivor;
     }, NODE_MONITOR_GRACE_MS + ROLLOUT_MS + 10_000);
+
+    it("stopping strake up stops and removes the surviving node's pods and its pod network", async () => {
+      expect(survivorName, 'the node-kill test ran first').toBeDefined();
+      const root = join(up!.dataDir, survivorName!);
+      expect(runcIds(root).length, 'pods run on the survivor before the stop').toBeGreaterThan(0);
+      await up!.stop({ keepData: true });
+      expect(runcIds(root)).toEqual([]);
+      expect(netnsNames()).not.toContain(`strake-${survivorName}`);
+    }, 60_000);
   });
 }
