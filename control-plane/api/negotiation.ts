@@ -1,11 +1,13 @@
 /**
  * Content negotiation: which representation a client accepts (JSON, YAML, or a
  * meta.k8s.io/v1 Table for `kubectl get`), and decoding of request bodies
- * (JSON or YAML; patches by their patch content type).
+ * (objects as JSON, YAML or Kubernetes protobuf; patches by their patch
+ * content type, JSON only, as in Kubernetes).
  */
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest } from './errors.js';
 import { StatusReason } from '../../proto/k8s/meta.js';
+import { decodeKubernetesProtobuf, KUBERNETES_PROTOBUF, ProtobufBodyError, ProtobufBodyErrorCode } from '../codec/protobuf/decode.js';
 
 export const Representation = { Json: 'json', Yaml: 'yaml', Table: 'table' } as const;
 export type Representation = (typeof Representation)[keyof typeof Representation];
@@ -57,7 +59,23 @@ export function mediaTypeOf(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** Decodes a create/update body (JSON or YAML). Malformed input is 400, naming the parser's complaint. */
+/**
+ * Decodes the object of a create or update (or DeleteOptions): JSON, YAML, or
+ * Kubernetes protobuf, which kubectl 1.32's typed clients send for built-in
+ * kinds. Malformed input is 400; a protobuf kind outside the schema is 415.
+ */
+export function decodeObjectBody(contentType: string | undefined, raw: Buffer | undefined): unknown {
+  if (mediaTypeOf(contentType) !== KUBERNETES_PROTOBUF) return decodeBody(contentType, raw);
+  if (raw === undefined || raw.length === 0) throw badRequest('the request body is empty');
+  try {
+    return decodeKubernetesProtobuf(raw);
+  } catch (err) {
+    if (!(err instanceof ProtobufBodyError)) throw err;
+    throw err.code === ProtobufBodyErrorCode.Unsupported ? new ApiError(StatusReason.UnsupportedMediaType, err.message) : badRequest(err.message);
+  }
+}
+
+/** Decodes a JSON or YAML body (patches included). Malformed input is 400, naming the parser's complaint. */
 export function decodeBody(contentType: string | undefined, raw: Buffer | undefined): unknown {
   const type = mediaTypeOf(contentType);
   const text = raw === undefined ? '' : raw.toString('utf8');

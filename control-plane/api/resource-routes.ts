@@ -15,7 +15,7 @@ import { objectTable, TableWatchEncoder, toTable } from '../table/index.js';
 import { Deleter, parseDeleteOptions } from './deletion.js';
 import { ApiError, badRequest, methodNotAllowed, noSuchResource } from './errors.js';
 import { parseListOptions, single, type ListOptions, type Query } from './list-options.js';
-import { chooseRepresentation, decodeBody, mediaTypeOf, Representation } from './negotiation.js';
+import { chooseRepresentation, decodeBody, decodeObjectBody, mediaTypeOf, Representation } from './negotiation.js';
 import { ObjectHandlers, type HandlerDeps, type ObjectList } from './object-handlers.js';
 import type { ResourceRequest } from './request-info.js';
 import { selfSubjectAccessReview } from './access-review.js';
@@ -69,7 +69,9 @@ export class ResourceRoutes {
   private async answer(r: ResourceDescriptor, info: ResourceRequest, q: Query, req: FastifyRequest): Promise<Answer> {
     const a: ObjectAddress = { resource: r, namespace: r.namespaced ? info.namespace : undefined, name: info.name ?? '' };
     const dryRun = single(q, 'dryRun') === 'All';
-    const body = (): unknown => decodeBody(req.headers['content-type'], req.body as Buffer | undefined);
+    // Patches are JSON (or YAML apply patches) only; whole objects may also come as protobuf.
+    const decode = info.verb === 'patch' ? decodeBody : decodeObjectBody;
+    const body = (): unknown => decode(req.headers['content-type'], req.body as Buffer | undefined);
     const sub = info.subresource;
     if (sub !== undefined) return this.subresource(a, sub, info.verb, req, body);
     switch (info.verb) {
@@ -177,7 +179,7 @@ export class ResourceRoutes {
   private async review(r: ResourceDescriptor, info: ResourceRequest, req: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (info.verb !== 'create' || r.kind !== 'SelfSubjectAccessReview') throw methodNotAllowed(`${r.plural} can only be created`);
     const user = req.strakeUser ?? { name: 'system:anonymous', groups: ['system:unauthenticated'] };
-    const answer = selfSubjectAccessReview(decodeBody(req.headers['content-type'], req.body as Buffer | undefined), user, this.d.rbac);
+    const answer = selfSubjectAccessReview(decodeObjectBody(req.headers['content-type'], req.body as Buffer | undefined), user, this.d.rbac);
     await reply.code(201).type('application/json').send(JSON.stringify(answer));
   }
 
@@ -196,7 +198,7 @@ function ok(body: unknown): Answer {
 function optionalBody(req: FastifyRequest): unknown {
   const raw = req.body as Buffer | undefined;
   if (raw === undefined || raw.length === 0) return undefined;
-  return decodeBody(req.headers['content-type'], raw);
+  return decodeObjectBody(req.headers['content-type'], raw);
 }
 
 function includeObjectOf(q: Query): IncludeObjectPolicy {
