@@ -9,7 +9,7 @@ import type { ApiClient } from '../client/api-client.js';
 import { realClock, type Clock } from '../client/clock.js';
 import { DeploymentController } from '../controllers/deployment/deployment-controller.js';
 import { EndpointsController } from '../controllers/endpoints/endpoints-controller.js';
-import { EventRecorder } from '../controllers/events/event-recorder.js';
+import { EventRecorder } from '../client/events/event-recorder.js';
 import { GarbageCollector } from '../controllers/garbage-collector/garbage-collector.js';
 import { NodeLifecycleController, type NodeLifecycleControllerOptions } from '../controllers/node-lifecycle/node-lifecycle-controller.js';
 import { ReplicaSetController } from '../controllers/replicaset/replicaset-controller.js';

@@ -8,7 +8,7 @@
  */
 import type { ApiClient } from '../client/api-client.js';
 import type { Clock } from '../client/clock.js';
-import { EventRecorder } from '../controllers/events/event-recorder.js';
+import { EventRecorder } from '../client/events/event-recorder.js';
 import { runElected, type ElectionTimings } from '../leader-election/run-elected.js';
 import { Scheduler } from './scheduler.js';
 

@@ -42,10 +42,9 @@ export const API_CALLS_IN_FLIGHT_MAX = 64;
 export const API_CALL_TIMEOUT_MS = 30_000;
 
 /**
- * What the scheduler needs of an event recorder (the controllers' EventRecorder
+ * What the scheduler needs of an event recorder (client/events' EventRecorder
  * fits): it must return at once and never throw, as it is called from the
- * scheduling and binding cycles. Declared here so the scheduler imports nothing
- * from the controllers.
+ * scheduling and binding cycles.
  */
 export interface SchedulerEventSink {
   event(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;

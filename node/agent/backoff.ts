@@ -93,6 +93,7 @@ export class Backoff implements BackoffView {
 
 /** A duration as Go prints it (`10s`, `1m20s`, `5m0s`), the form of the kubelet's back-off messages. */
 export function goDuration(ms: number): string {
+  if (ms === 0) return '0s';
   if (ms < 1000) return `${ms}ms`;
   const totalSeconds = ms / 1000;
   const h = Math.floor(totalSeconds / 3600);

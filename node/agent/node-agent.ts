@@ -13,6 +13,10 @@
  * the containers it finds instead of restarting them, and kills what belongs
  * to no pod of the API any more (after its pod informer has synced).
  *
+ * What it does to a pod's containers it also records as Events about the
+ * pod (source `kubelet`, host = the node's name), in the kubelet's words,
+ * so `kubectl describe pod` shows them (pod-events.ts).
+ *
  *   const agent = new NodeAgent({ name, api, podInformer, runtime, rootDir, address: '127.0.0.1', serverPort });
  *   agent.start();
  *   await agent.registered;
@@ -22,6 +26,7 @@
 import { randomUUID } from 'node:crypto';
 import { PatchType, Resources, isConflict, isNotFound, type ApiClient } from '../../control-plane/client/api-client.js';
 import { realClock, type Clock } from '../../control-plane/client/clock.js';
+import { EventRecorder, type EventSink } from '../../control-plane/client/events/event-recorder.js';
 import type { Informer } from '../../control-plane/client/informer.js';
 import type { ConfigMap, Pod, PodStatus, ResourceList, Secret } from '../../proto/k8s/core-v1.js';
 import type { CriRuntime } from '../cri/runtime.js';
@@ -36,6 +41,7 @@ import { Pleg, RELIST_MS_DEFAULT } from './pleg.js';
 import { buildPodStatus, sameStatus, type WaitingReason } from './pod-status.js';
 import { collectGarbage, orphanGraceSeconds, removePodParts, syncRunningPod, terminatePod, type PodSyncContext } from './pod-sync.js';
 import { POD_WORKERS_DEFAULT, PodWorkers } from './pod-workers.js';
+import { containerEventsTo, type ContainerEvents } from './pod-events.js';
 import { NetnsDialer, type ProbeDialer, type ProbeNet } from './prober/netns-dial.js';
 import { ProbeManager } from './prober/probe-manager.js';
 import { RuntimeReader } from './runtime-reader.js';
@@ -45,6 +51,8 @@ import { removePodDir } from './volumes.js';
 
 /** How often every pod is synced even without an event (the kubelet's syncFrequency). */
 export const RESYNC_MS_DEFAULT = 60_000;
+/** The events' source.component, as on a Kubernetes node. */
+export const EVENT_SOURCE_COMPONENT = 'kubelet';
 /** Retry of a failed registration: 200 ms doubling to 10 s. */
 const REGISTER_RETRY_BASE_MS = 200;
 const REGISTER_RETRY_MAX_MS = 10_000;
@@ -85,6 +93,12 @@ export interface NodeAgentOptions {
   readonly timing?: NodeAgentTiming;
   /** How HTTP and TCP probes reach pods (default: inside the pod's network namespace via nsenter). */
   readonly probeDialer?: ProbeDialer;
+  /**
+   * Where the pod events go (default: an EventRecorder over `api`, component
+   * `kubelet`, host `name`, stopped with the agent). One passed in is the
+   * caller's to flush and stop.
+   */
+  readonly events?: EventSink;
 }
 
 interface PodEntry {
@@ -112,6 +126,8 @@ export class NodeAgent implements NodeServerPods {
   private readonly pleg: Pleg;
   private readonly reporter: NodeStatusReporter;
   private readonly ctx: PodSyncContext;
+  /** The recorder the agent made (and stops); undefined when the caller passed one. */
+  private readonly ownRecorder: EventRecorder | undefined;
   private informer: Informer<Pod> | undefined;
   private readonly timers = new Set<() => void>();
   private state: Lifecycle = 'new';
@@ -126,7 +142,10 @@ export class NodeAgent implements NodeServerPods {
     this.reader = new RuntimeReader(o.runtime);
     this.backoff = new Backoff({ initialMs: this.t.backoffInitialMs, maxMs: this.t.backoffMaxMs });
     const pullBackoff = new Backoff({ initialMs: this.t.backoffInitialMs, maxMs: this.t.backoffMaxMs });
-    this.probes = new ProbeManager({ clock: this.clock, runtime: o.runtime, dialer: o.probeDialer ?? new NetnsDialer(o.runtime), onChange: (uid) => this.workers.enqueue(uid), log: this.log });
+    const recorder = eventSinkOf(o, this.clock, this.log);
+    this.ownRecorder = recorder.own;
+    const events: ContainerEvents = containerEventsTo(recorder.sink);
+    this.probes = new ProbeManager({ clock: this.clock, runtime: o.runtime, dialer: o.probeDialer ?? new NetnsDialer(o.runtime), onChange: (uid) => this.workers.enqueue(uid), events, log: this.log });
     this.workers = new PodWorkers({ clock: this.clock, concurrency: this.t.podWorkers, sync: (uid) => this.syncPod(uid), onError: (uid, err) => this.log(`syncing pod ${this.describe(uid)} failed: ${errorText(err)}; retrying`) });
     this.pleg = new Pleg({
       clock: this.clock,
@@ -153,8 +172,9 @@ export class NodeAgent implements NodeServerPods {
       nodeAddress: o.address,
       sources: this.objectSources(),
       backoff: this.backoff,
-      puller: new ImagePuller(o.runtime, pullBackoff, this.clock),
+      puller: new ImagePuller(o.runtime, pullBackoff, this.clock, events),
       probes: this.probes,
+      events,
       clock: this.clock,
       log: this.log,
     };
@@ -195,6 +215,7 @@ export class NodeAgent implements NodeServerPods {
     this.probes.stop();
     await this.pleg.stop();
     await this.workers.stop();
+    this.ownRecorder?.stop();
   }
 
   /** NodeServerPods: a container of a pod of this node, with its log file. */
@@ -371,6 +392,13 @@ export class NodeAgent implements NodeServerPods {
     };
     return { configMap: (ns, name) => read<ConfigMap>(Resources.ConfigMaps, ns, name), secret: (ns, name) => read<Secret>(Resources.Secrets, ns, name) };
   }
+}
+
+/** The caller's event sink, or a recorder of the agent's own (which it stops with itself). */
+function eventSinkOf(o: NodeAgentOptions, clock: Clock, log: (line: string) => void): { sink: EventSink; own: EventRecorder | undefined } {
+  if (o.events !== undefined) return { sink: o.events, own: undefined };
+  const own = new EventRecorder({ client: o.api, component: EVENT_SOURCE_COMPONENT, host: o.name, clock, log });
+  return { sink: own, own };
 }
 
 function probeNetOf(pod: Pod, rs: PodRuntimeStatus, nodeAddress: string): ProbeNet | undefined {

@@ -5,7 +5,9 @@
  * volumes, mounts) and create and start it — and tells the caller why
  * containers that could not start are waiting and when to try again.
  * Terminating a pod being deleted runs preStop hooks, stops its containers
- * within the grace period and removes its sandboxes.
+ * within the grace period and removes its sandboxes. What it does to a
+ * container it also tells the pod's events (Pulled, Created, Started,
+ * Killing, BackOff, Failed), as the kubelet does.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,7 +22,8 @@ import { resolveEnv, type ObjectSources } from './env.js';
 import { AgentError, errorText } from './errors.js';
 import type { ImagePuller } from './image-puller.js';
 import { containerKey } from './labels.js';
-import { computePodActions, type ContainerToStart, type PodActions, type ProbeView } from './pod-actions.js';
+import { computePodActions, podDescription, type ContainerToStart, type PodActions, type ProbeView } from './pod-actions.js';
+import { PodEventReason, type ContainerEvents } from './pod-events.js';
 import { buildSandboxConfig, podLogDirectory } from './pod-sandbox-config.js';
 import type { WaitingReason } from './pod-status.js';
 import { ContainerRunState, SandboxState, type PodRuntimeStatus } from './runtime-state.js';
@@ -40,6 +43,7 @@ export interface PodSyncContext {
   readonly backoff: Backoff;
   readonly puller: ImagePuller;
   readonly probes: ProbeView;
+  readonly events: ContainerEvents;
   readonly clock: Clock;
   readonly log: (line: string) => void;
 }
@@ -96,6 +100,15 @@ export function remainingGraceSeconds(pod: Pod, nowMs: number): number {
   return Math.min(grace, Math.max(MINIMUM_GRACE_SECONDS, Math.ceil((deadline - nowMs) / 1000)));
 }
 
+/** Tells the pod's events that its live containers are being stopped (the kubelet's Killing), but for those in `except`. */
+function recordStopping(ctx: PodSyncContext, pod: Pod, rs: PodRuntimeStatus, except: ReadonlySet<string> = new Set()): void {
+  for (const c of rs.containers) {
+    if ((c.state === ContainerRunState.Running || c.state === ContainerRunState.Created) && !except.has(c.id)) {
+      ctx.events.event(pod, c.name, 'Normal', PodEventReason.Killing, `Stopping container ${c.name}`);
+    }
+  }
+}
+
 /** Runs the preStop exec hooks of the pod's running containers (each bounded by the grace period), then stops and removes it all. */
 export async function terminatePod(ctx: PodSyncContext, pod: Pod, rs: PodRuntimeStatus): Promise<void> {
   const grace = remainingGraceSeconds(pod, ctx.clock.nowMs());
@@ -115,6 +128,7 @@ export async function terminatePod(ctx: PodSyncContext, pod: Pod, rs: PodRuntime
       }),
   );
   const left = grace === 0 ? 0 : Math.max(MINIMUM_GRACE_SECONDS, grace - Math.floor((ctx.clock.nowMs() - startedMs) / 1000));
+  recordStopping(ctx, pod, rs);
   await removePodParts(ctx.runtime, rs, left);
 }
 
@@ -129,11 +143,16 @@ export async function syncRunningPod(ctx: PodSyncContext, pod: Pod, rs: PodRunti
   const grace = graceSecondsOf(pod);
   for (const k of actions.containersToKill) {
     ctx.log(`killing container ${k.name} (${k.id.slice(0, 12)}) of pod ${pod.metadata.namespace}/${pod.metadata.name}: ${k.message}`);
+    ctx.events.event(pod, k.name, 'Normal', PodEventReason.Killing, k.message);
     await ignoreNotFound(ctx.runtime.stopContainer({ container_id: k.id, timeout: grace }));
   }
-  if (actions.killPod) await killPodParts(ctx.runtime, rs, grace);
+  if (actions.killPod) {
+    recordStopping(ctx, pod, rs, new Set(actions.containersToKill.map((k) => k.id)));
+    await killPodParts(ctx.runtime, rs, grace);
+  }
   for (const b of actions.backingOff) {
     waiting.set(b.name, { reason: 'CrashLoopBackOff', message: b.message });
+    ctx.events.event(pod, b.name, 'Warning', PodEventReason.BackOff, `Back-off restarting failed container ${b.name} in pod ${podDescription(pod)}`);
     retryIn(b.retryInMs);
   }
   const starts = [...(actions.initToStart === undefined ? [] : [actions.initToStart]), ...actions.containersToStart];
@@ -193,8 +212,13 @@ interface StartInput {
 async function startContainer(ctx: PodSyncContext, o: StartInput): Promise<{ waiting: WaitingReason; retryInMs: number | undefined } | undefined> {
   const { pod, c, s } = o;
   const uid = pod.metadata.uid ?? '';
-  const pulled = await ctx.puller.ensure(uid, c);
-  if (!pulled.ok) return { waiting: pulled.waiting, retryInMs: pulled.retryInMs };
+  // The kubelet's "Error: <why>": the Warning that says why a container is not running.
+  const failed = (waiting: WaitingReason, eventMessage: string, retryInMs: number | undefined): { waiting: WaitingReason; retryInMs: number | undefined } => {
+    ctx.events.event(pod, c.name, 'Warning', PodEventReason.Failed, `Error: ${eventMessage}`);
+    return { waiting, retryInMs };
+  };
+  const pulled = await ctx.puller.ensure(pod, c);
+  if (!pulled.ok) return failed(pulled.waiting, pulled.waiting.reason, pulled.retryInMs);
   let config;
   try {
     const env = await resolveEnv(pod, c, ctx.sources, { podIp: o.podIp, hostIp: ctx.nodeAddress, nodeName: ctx.nodeName });
@@ -202,22 +226,24 @@ async function startContainer(ctx: PodSyncContext, o: StartInput): Promise<{ wai
     config = buildContainerConfig({ pod, container: c, restartCount: s.restartCount, env, mounts });
   } catch (err) {
     if (!(err instanceof AgentError)) throw err;
-    return { waiting: { reason: err.code, message: err.message }, retryInMs: CONFIG_RETRY_MS };
+    return failed({ reason: err.code, message: err.message }, err.message, CONFIG_RETRY_MS);
   }
   await mkdir(join(podLogDirectory(ctx.rootDir, pod), c.name), { recursive: true });
   let id: string;
   try {
     id = (await ctx.runtime.createContainer({ pod_sandbox_id: o.sandboxId, config, sandbox_config: o.sandboxConfig })).container_id;
   } catch (err) {
-    return { waiting: { reason: 'CreateContainerError', message: errorText(err) }, retryInMs: CONFIG_RETRY_MS };
+    return failed({ reason: 'CreateContainerError', message: errorText(err) }, errorText(err), CONFIG_RETRY_MS);
   }
+  ctx.events.event(pod, c.name, 'Normal', PodEventReason.Created, `Created container ${c.name}`);
   // The restart counts against the back-off whether or not the start succeeds, so a container that cannot start does not spin.
   if (s.previousExitMs !== undefined) ctx.backoff.next(containerKey(uid, c.name), s.previousExitMs, ctx.clock.nowMs());
   try {
     await ctx.runtime.startContainer({ container_id: id });
   } catch (err) {
-    return { waiting: { reason: 'RunContainerError', message: errorText(err) }, retryInMs: CONFIG_RETRY_MS };
+    return failed({ reason: 'RunContainerError', message: errorText(err) }, errorText(err), CONFIG_RETRY_MS);
   }
+  ctx.events.event(pod, c.name, 'Normal', PodEventReason.Started, `Started container ${c.name}`);
   ctx.log(`started container ${c.name} (${id.slice(0, 12)}, restart ${s.restartCount}) of pod ${pod.metadata.namespace}/${pod.metadata.name}`);
   return undefined;
 }

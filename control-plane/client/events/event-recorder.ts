@@ -1,12 +1,13 @@
 /**
- * EventRecorder: what controllers use to tell users what they did, as
- * core/v1 Events that `kubectl describe` lists (it selects events by
- * involvedObject.name/namespace/kind/uid). Like client-go's recorder:
+ * EventRecorder: what the scheduler, the controllers and the node agent use
+ * to tell users what they did, as core/v1 Events that `kubectl describe`
+ * lists (it selects events by involvedObject.name/namespace/kind/uid). Like
+ * client-go's recorder:
  *  - `event()` never blocks and never throws: it queues (bounded; the
  *    overflow is dropped and counted) and one loop writes in order;
  *  - a spam filter, a token bucket per source and involved object (burst 25,
  *    then one every 5 minutes), drops floods about one object;
- *  - a repeat of the same (object, type, reason, message) PATCHes the count
+ *  - a repeat of the same (object and field, type, reason, message) PATCHes the count
  *    and lastTimestamp of the event written before instead of creating one;
  *    if that event is gone (expired), it is created again under its name.
  *
@@ -15,8 +16,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Event, ObjectReference } from '../../../proto/k8s/core-v1.js';
 import type { KubeObject } from '../../../proto/k8s/meta.js';
-import { isNotFound, PatchType, Resources, type ApiClient } from '../../client/api-client.js';
-import { realClock, type Clock } from '../../client/clock.js';
+import { isNotFound, PatchType, Resources, type ApiClient } from '../api-client.js';
+import { realClock, type Clock } from '../clock.js';
 import { BoundedLru } from './bounded-lru.js';
 import { EventRecorderError, EventRecorderErrorCode } from './errors.js';
 import { TokenBucket } from './token-bucket.js';
@@ -24,9 +25,15 @@ import { TokenBucket } from './token-bucket.js';
 export const EventType = { Normal: 'Normal', Warning: 'Warning' } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
-/** What a controller needs of a recorder (tests may pass their own). */
+/** What an event may say beyond its object: which part of it (client-go's reference fieldPath). */
+export interface EventOptions {
+  /** e.g. `spec.containers{app}`: the kubelet's events about one container of a pod. */
+  readonly fieldPath?: string;
+}
+
+/** What a component needs of a recorder (tests may pass their own). */
 export interface EventSink {
-  event(obj: KubeObject, type: EventType, reason: string, message: string): void;
+  event(obj: KubeObject, type: EventType, reason: string, message: string, options?: EventOptions): void;
 }
 
 export interface EventRecorderConfig {
@@ -55,8 +62,11 @@ const EVENT_NAME_SUFFIX_BYTES = 8;
 /** Events about cluster-scoped objects (nodes) live here, as in Kubernetes. */
 export const CLUSTER_SCOPED_EVENT_NAMESPACE = 'default';
 
+/** The two writes the recorder makes. */
+export type EventClient = Pick<ApiClient, 'create' | 'patch'>;
+
 export interface EventRecorderOptions extends Partial<EventRecorderConfig> {
-  readonly client: ApiClient;
+  readonly client: EventClient;
   /** source.component and reportingComponent, e.g. "node-controller". */
   readonly component: string;
   readonly host?: string;
@@ -81,7 +91,7 @@ interface Recent {
 
 export class EventRecorder implements EventSink {
   readonly config: EventRecorderConfig;
-  private readonly client: ApiClient;
+  private readonly client: EventClient;
   private readonly component: string;
   private readonly host: string | undefined;
   private readonly clock: Clock;
@@ -108,7 +118,7 @@ export class EventRecorder implements EventSink {
   }
 
   /** Records an event about `obj`; returns at once and never throws. */
-  event(obj: KubeObject, type: EventType, reason: string, message: string): void {
+  event(obj: KubeObject, type: EventType, reason: string, message: string, options: EventOptions = {}): void {
     try {
       if (this.stopped || this.queue.length >= this.config.queuedEventsMax) {
         this.dropped++;
@@ -116,7 +126,7 @@ export class EventRecorder implements EventSink {
       }
       const namespace = obj.metadata.namespace === undefined || obj.metadata.namespace === '' ? CLUSTER_SCOPED_EVENT_NAMESPACE : obj.metadata.namespace;
       const text = message.length > EVENT_MESSAGE_CHARS_MAX ? message.slice(0, EVENT_MESSAGE_CHARS_MAX) : message;
-      this.queue.push({ involved: referenceTo(obj), namespace, type, reason, message: text, atMs: this.clock.nowMs() });
+      this.queue.push({ involved: referenceTo(obj, options.fieldPath), namespace, type, reason, message: text, atMs: this.clock.nowMs() });
       this.kick();
     } catch (err) {
       this.dropped++;
@@ -159,7 +169,7 @@ export class EventRecorder implements EventSink {
       this.dropped++;
       return;
     }
-    const key = JSON.stringify([this.component, this.host ?? '', e.involved.kind, e.involved.namespace, e.involved.name, e.involved.uid, e.involved.apiVersion, e.type, e.reason, e.message]);
+    const key = JSON.stringify([this.component, this.host ?? '', e.involved.kind, e.involved.namespace, e.involved.name, e.involved.uid, e.involved.apiVersion, e.involved.fieldPath ?? '', e.type, e.reason, e.message]);
     const seen = this.recent.get(key);
     const lastTimestamp = isoSeconds(e.atMs);
     if (seen !== undefined) {
@@ -208,11 +218,12 @@ export class EventRecorder implements EventSink {
   }
 }
 
-function referenceTo(obj: KubeObject): ObjectReference {
+function referenceTo(obj: KubeObject, fieldPath: string | undefined): ObjectReference {
   const m = obj.metadata;
   const ref: ObjectReference = { kind: obj.kind ?? '', name: m.name ?? '', uid: m.uid ?? '', apiVersion: obj.apiVersion ?? '' };
   if (m.namespace !== undefined && m.namespace !== '') ref.namespace = m.namespace;
   if (m.resourceVersion !== undefined) ref.resourceVersion = m.resourceVersion;
+  if (fieldPath !== undefined && fieldPath !== '') ref.fieldPath = fieldPath;
   return ref;
 }
 

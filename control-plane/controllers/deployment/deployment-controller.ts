@@ -35,7 +35,7 @@ import {
   runController,
   stopGuardedClient,
 } from '../controller-utils.js';
-import type { EventSink } from '../events/event-recorder.js';
+import type { EventSink } from '../../client/events/event-recorder.js';
 import { REPLICASET_KIND } from '../replicaset/replicaset-controller.js';
 import { pausedConditionChange } from './deployment-status.js';
 import { DeploymentSync } from './deployment-sync.js';

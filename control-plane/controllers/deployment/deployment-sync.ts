@@ -17,7 +17,7 @@ import { isAlreadyExists, isNotFound, Resources, type ApiClient } from '../../cl
 import type { Clock } from '../../client/clock.js';
 import { jsonEqual } from '../../patch/index.js';
 import { assert, controllerRefOf } from '../controller-utils.js';
-import type { EventSink } from '../events/event-recorder.js';
+import type { EventSink } from '../../client/events/event-recorder.js';
 import {
   DeploymentConditionType,
   DeploymentReason,

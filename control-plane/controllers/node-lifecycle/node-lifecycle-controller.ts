@@ -19,7 +19,7 @@ import { isConflict, isNotFound, Resources, type ApiClient } from '../../client/
 import { realClock, type Clock } from '../../client/clock.js';
 import { Informer, keyOf } from '../../client/informer.js';
 import { runWorkers, WorkQueue } from '../../client/work-queue.js';
-import type { EventSink } from '../events/event-recorder.js';
+import type { EventSink } from '../../client/events/event-recorder.js';
 import { countsAsReady, type EvictionRates, type ZoneCounts, zoneOf } from './disruption.js';
 import { NodeLifecycleError, NodeLifecycleErrorCode } from './errors.js';
 import { conditionOf, judgeReadiness, leaseRenewTime, NodeConditionType, ProbeTracker, silentNodeConditions, type GracePeriods, type Readiness } from './node-health.js';

@@ -10,7 +10,7 @@
  * together (a node lives in one zone; `want` ignores a node already queued or
  * granted; `drop` clears it).
  */
-import { TokenBucket } from '../events/token-bucket.js';
+import { TokenBucket } from '../../client/events/token-bucket.js';
 import { allFullyDisrupted, evictionRateFor, type EvictionRates, type ZoneCounts, ZoneState, zoneState } from './disruption.js';
 
 /** client-go's node eviction limiter burst: one node at a time. */

@@ -40,7 +40,7 @@ import {
   stopGuardedClient,
   type ControllerKind,
 } from '../controller-utils.js';
-import type { EventSink, EventType } from '../events/event-recorder.js';
+import type { EventSink, EventType } from '../../client/events/event-recorder.js';
 import { podsToDelete } from './active-pods.js';
 import { podFromTemplate } from './pod-template.js';
 import { calculateReplicaSetStatus, msUntilNextAvailable, replicaSetStatusEqual, type ManageFailure } from './replicaset-status.js';

@@ -10,12 +10,17 @@
  * liveness and readiness do not probe before the startup probe succeeded, and
  * the startup probe stops once it has. A failed liveness or startup probe is
  * `restartWanted` (computePodActions kills and restarts the container).
+ *
+ * Every failed run is a Warning `Unhealthy` event about the container, as
+ * the kubelet's prober records it; repeats of one output fold into one event
+ * with a count (the recorder's aggregation).
  */
 import type { Clock } from '../../../control-plane/client/clock.js';
 import type { Container, Pod, Probe } from '../../../proto/k8s/core-v1.js';
 import type { CriRuntime } from '../../cri/runtime.js';
 import { errorText } from '../errors.js';
 import type { ProbeFailure, ProbeView } from '../pod-actions.js';
+import { PodEventReason, noContainerEvents, type ContainerEvents } from '../pod-events.js';
 import type { ProbeResults } from '../pod-status.js';
 import { ContainerRunState, instancesOf, type PodRuntimeStatus } from '../runtime-state.js';
 import type { ProbeDialer, ProbeNet } from './netns-dial.js';
@@ -30,6 +35,8 @@ export const PROBE_SUCCESS_THRESHOLD_DEFAULT = 1;
 
 interface Worker {
   readonly uid: string;
+  /** The newest copy seen, for the events' reference to it. */
+  pod: Pod;
   readonly containerId: string;
   readonly kind: ProbeKind;
   readonly probe: Probe;
@@ -48,7 +55,13 @@ export interface ProbeManagerOptions {
   readonly dialer: ProbeDialer;
   /** A result changed: the pod should be synced. */
   readonly onChange: (uid: string) => void;
+  readonly events?: ContainerEvents;
   readonly log?: (line: string) => void;
+}
+
+/** `Liveness`, as the kubelet's events name the probe. */
+function titleOf(kind: ProbeKind): string {
+  return `${kind.charAt(0).toUpperCase()}${kind.slice(1)}`;
 }
 
 function probeOf(c: Container, kind: ProbeKind): Probe | undefined {
@@ -77,9 +90,10 @@ export class ProbeManager implements ProbeView, ProbeResults {
         const existing = this.workers.get(key);
         if (existing !== undefined) {
           existing.net = net;
+          existing.pod = pod;
           continue;
         }
-        const w: Worker = { uid, containerId: latest.id, kind, probe, container: c, net, successes: 0, failures: 0, result: kind === ProbeKind.Liveness ? true : kind === ProbeKind.Readiness ? false : undefined, cancel: undefined, stopped: false };
+        const w: Worker = { uid, pod, containerId: latest.id, kind, probe, container: c, net, successes: 0, failures: 0, result: kind === ProbeKind.Liveness ? true : kind === ProbeKind.Readiness ? false : undefined, cancel: undefined, stopped: false };
         this.workers.set(key, w);
         const delayMs = Math.max(0, latest.startedAtMs + (probe.initialDelaySeconds ?? 0) * 1000 - this.o.clock.nowMs());
         this.schedule(w, delayMs);
@@ -133,15 +147,19 @@ export class ProbeManager implements ProbeView, ProbeResults {
     const startupDone = w.kind === ProbeKind.Startup && w.result === true;
     if (gatedByStartup || startupDone) return this.schedule(w, periodMs);
     let ok: boolean;
+    let failure: string | undefined;
     try {
       const outcome = await runProbe(w.probe, { container: w.container, containerId: w.containerId, net: w.net }, this.o.runtime, this.o.dialer);
       ok = outcome.ok;
+      if (!ok) failure = `${titleOf(w.kind)} probe failed: ${outcome.message}`;
       if (!ok && w.failures + 1 === (w.probe.failureThreshold ?? PROBE_FAILURE_THRESHOLD_DEFAULT)) this.o.log?.(`${w.kind} probe of container ${w.container.name} (${w.containerId.slice(0, 12)}) failed: ${outcome.message}`);
     } catch (err) {
       ok = false;
+      failure = `${titleOf(w.kind)} probe errored: ${errorText(err)}`;
       this.o.log?.(`${w.kind} probe of container ${w.container.name} could not run: ${errorText(err)}`);
     }
     if (w.stopped) return;
+    if (failure !== undefined) (this.o.events ?? noContainerEvents).event(w.pod, w.container.name, 'Warning', PodEventReason.Unhealthy, failure);
     this.record(w, ok);
     this.schedule(w, periodMs);
   }

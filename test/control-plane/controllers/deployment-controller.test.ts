@@ -10,7 +10,7 @@ import type { Deployment, ReplicaSet, ReplicaSetStatus } from '../../../proto/k8
 import type { Event } from '../../../proto/k8s/core-v1.js';
 import { PatchType, Resources } from '../../../control-plane/client/api-client.js';
 import { DeploymentController } from '../../../control-plane/controllers/deployment/deployment-controller.js';
-import { EventRecorder } from '../../../control-plane/controllers/events/event-recorder.js';
+import { EventRecorder } from '../../../control-plane/client/events/event-recorder.js';
 import { podTemplateHash, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION } from '../../../control-plane/controllers/deployment/replica-sets.js';
 import { DeploymentErrorCode } from '../../../control-plane/controllers/deployment/rollout-math.js';
 import { Cluster, newDeployment, rolloutComplete } from './deployment-fixtures.js';

@@ -18,7 +18,7 @@ import {
   type NodeLifecycleControllerOptions,
 } from '../../../control-plane/controllers/node-lifecycle/node-lifecycle-controller.js';
 import { NodeLifecycleError } from '../../../control-plane/controllers/node-lifecycle/errors.js';
-import { EventRecorder } from '../../../control-plane/controllers/events/event-recorder.js';
+import { EventRecorder } from '../../../control-plane/client/events/event-recorder.js';
 import type { Event } from '../../../proto/k8s/core-v1.js';
 import { TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE } from '../../../control-plane/controllers/node-lifecycle/taints.js';
 

@@ -10,7 +10,7 @@ import type { ReplicaSet } from '../../../proto/k8s/apps-v1.js';
 import type { Event, Pod } from '../../../proto/k8s/core-v1.js';
 import { ApiStatusError, PatchType, Resources } from '../../../control-plane/client/api-client.js';
 import { EXPECTATIONS_TTL_MS } from '../../../control-plane/controllers/controller-utils.js';
-import { EventRecorder } from '../../../control-plane/controllers/events/event-recorder.js';
+import { EventRecorder } from '../../../control-plane/client/events/event-recorder.js';
 import { ReplicaSetController } from '../../../control-plane/controllers/replicaset/replicaset-controller.js';
 import { newPod, newReplicaSet, NS, ownerRefTo, settle, start, START_MS, TestClient } from './replicaset-fixtures.js';
 

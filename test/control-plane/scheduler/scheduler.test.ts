@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ApiStatusError, Resources } from '../../../control-plane/client/api-client.js';
 import { FakeClock } from '../../../control-plane/client/clock.js';
 import { FakeApiClient } from '../../../control-plane/client/fake-client.js';
-import { EventRecorder } from '../../../control-plane/controllers/events/event-recorder.js';
+import { EventRecorder } from '../../../control-plane/client/events/event-recorder.js';
 import { Scheduler, type SchedulerOptions } from '../../../control-plane/scheduler/index.js';
 import type { Event, Pod } from '../../../proto/k8s/core-v1.js';
 import { eventually, makeNode, makePod, nodeOf, type NodeSpecLite, type PodSpecLite, seededRng, storedPods, turn } from './fixtures.js';

@@ -58,6 +58,6 @@ describe('Backoff (crash-loop)', () => {
   });
 
   it('prints durations as Go does', () => {
-    expect([10_000, 20_000, 80_000, 160_000, 300_000, 3_600_000, 1_500].map(goDuration)).toEqual(['10s', '20s', '1m20s', '2m40s', '5m0s', '1h0m0s', '1.5s']);
+    expect([10_000, 20_000, 80_000, 160_000, 300_000, 3_600_000, 1_500, 250, 0].map(goDuration)).toEqual(['10s', '20s', '1m20s', '2m40s', '5m0s', '1h0m0s', '1.5s', '250ms', '0s']);
   });
 });

@@ -5,13 +5,13 @@
  * queue, and no error or delay ever reaching the caller.
  */
 import { describe, expect, it } from 'vitest';
-import type { Event } from '../../../proto/k8s/core-v1.js';
-import type { KubeObject } from '../../../proto/k8s/meta.js';
-import { ApiStatusError, Resources } from '../../../control-plane/client/api-client.js';
-import { FakeClock } from '../../../control-plane/client/clock.js';
-import { FakeApiClient } from '../../../control-plane/client/fake-client.js';
-import { EventRecorder, type EventRecorderOptions } from '../../../control-plane/controllers/events/event-recorder.js';
-import { EventRecorderError } from '../../../control-plane/controllers/events/errors.js';
+import type { Event } from '../../../../proto/k8s/core-v1.js';
+import type { KubeObject } from '../../../../proto/k8s/meta.js';
+import { ApiStatusError, Resources } from '../../../../control-plane/client/api-client.js';
+import { FakeClock } from '../../../../control-plane/client/clock.js';
+import { FakeApiClient } from '../../../../control-plane/client/fake-client.js';
+import { EventRecorder, type EventRecorderOptions } from '../../../../control-plane/client/events/event-recorder.js';
+import { EventRecorderError } from '../../../../control-plane/client/events/errors.js';
 
 const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop', uid: 'uid-web-1', resourceVersion: '7' } };
 const otherPod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-2', namespace: 'shop', uid: 'uid-web-2' } };
@@ -85,6 +85,16 @@ describe('aggregating repeats', () => {
     recorder.event(otherPod, 'Normal', 'Pulled', 'image a');
     await recorder.flush();
     expect(events(client, 'shop')).toHaveLength(4);
+  });
+
+  it('names the part of the object an event is about, and keeps events about different parts apart', async () => {
+    const { client, recorder } = setup();
+    recorder.event(pod, 'Normal', 'Started', 'Started container', { fieldPath: 'spec.containers{app}' });
+    recorder.event(pod, 'Normal', 'Started', 'Started container', { fieldPath: 'spec.containers{app}' });
+    recorder.event(pod, 'Normal', 'Started', 'Started container', { fieldPath: 'spec.initContainers{setup}' });
+    await recorder.flush();
+    const byPath = new Map(events(client, 'shop').map((e) => [e.involvedObject.fieldPath, e.count]));
+    expect(byPath).toEqual(new Map([['spec.containers{app}', 2], ['spec.initContainers{setup}', 1]]));
   });
 
   it('writes a repeat of an event that has since expired again, under its name, keeping the count', async () => {
