@@ -7,7 +7,7 @@
 import { apiVersionOf, groupVersions, resourcesOf, type ResourceDescriptor } from '../registry/resources.js';
 
 /** The Kubernetes API version Strake's API follows, reported by /version so clients pick matching behaviour. */
-export const KUBERNETES_COMPAT = { major: '1', minor: '29', gitVersion: 'v1.29.0-strake' } as const;
+export const KUBERNETES_COMPAT = { major: '1', minor: '32', gitVersion: 'v1.32.0-strake' } as const;
 
 export function versionInfo(strakeVersion: string): Record<string, string> {
   return {

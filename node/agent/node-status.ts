@@ -18,7 +18,7 @@ import type { RuntimeService } from '../cri/runtime.js';
 import { MAX_PODS_DEFAULT, NODE_LEASE_NAMESPACE, baseNodeLabels, newLease, newNodeObject, nodeStatusOf, renewedLease, type NodeIdentity, type NodeReadiness } from '../node-objects.js';
 import { errorText } from './errors.js';
 
-export const AGENT_KUBELET_VERSION = 'v1.29.0-strake';
+export const AGENT_KUBELET_VERSION = 'v1.32.0-strake';
 const UNKNOWN_RUNTIME = 'unknown://';
 
 export type NodeApi = Pick<ApiClient, 'get' | 'create' | 'update' | 'patch'>;

@@ -8,7 +8,7 @@ import { baseNodeLabels, newNodeObject, nodeStatusOf, type NodeIdentity } from '
 
 export { NODE_LEASE_NAMESPACE, microTimeOf, newLease, renewedLease, timeOf } from '../node-objects.js';
 
-export const HOLLOW_KUBELET_VERSION = 'v1.29.0-strake-hollow';
+export const HOLLOW_KUBELET_VERSION = 'v1.32.0-strake-hollow';
 export const HOLLOW_RUNTIME_VERSION = 'hollow://';
 /** The label that tells hollow nodes from real ones (and lets `kubectl get nodes -l` find them). */
 export const HOLLOW_NODE_LABEL = 'node.kubernetes.io/hollow';

@@ -19,7 +19,6 @@ import { startUp, UP_READY_MS, type UpCluster } from '../support/strake-up.js';
 
 const BASE_PORT = 29_500;
 const KUBECTL_MS = 30_000;
-// exec speaks WebSocket only (no SPDY); kubectl before 1.30 needs this to use it (1.30+ does by default).
 /** A node silent this long is NotReady and its pods are evicted (the default is 40 s). */
 const NODE_MONITOR_GRACE_MS = 8_000;
 const ROLLOUT_MS = 120_000;
@@ -69,7 +68,7 @@ afterAll(async () => {
 function kubectl(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     const all = ['--kubeconfig', up!.kubeconfig, '--cache-dir', join(work, 'cache'), ...args];
-    execFile(kubectlBin!, all, { timeout: KUBECTL_MS, env: { ...process.env, HOME: work, KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'true' } }, (err, stdout, stderr) => {
+    execFile(kubectlBin!, all, { timeout: KUBECTL_MS, env: { ...process.env, HOME: work } }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
     });
   });

@@ -229,11 +229,6 @@ const kubectls: Array<{ label: string; bin: string | undefined; missing: string 
   },
 ];
 
-/**
- * kubectl 1.30+ execs over WebSocket by default; 1.29 does when this is set (a kubectl that
- * picks its version from the server's, which reports 1.29, may run 1.29). Others ignore it.
- */
-const WEBSOCKET_EXEC = { KUBECTL_REMOTE_COMMAND_WEBSOCKETS: 'true' };
 
 interface Run {
   readonly code: number;
@@ -253,7 +248,7 @@ for (const k of kubectls) {
   const args = (rest: string[]): string[] => ['--kubeconfig', kubeconfig, '--cache-dir', join(work, old ? 'cache-120' : 'cache'), ...rest];
   const kubectl = (rest: string[]): Promise<Run> =>
     new Promise((resolve) => {
-      execFile(bin, args(rest), { timeout: KUBECTL_MS, env: { ...process.env, HOME: work, ...WEBSOCKET_EXEC } }, (err, stdout, stderr) => {
+      execFile(bin, args(rest), { timeout: KUBECTL_MS, env: { ...process.env, HOME: work } }, (err, stdout, stderr) => {
         resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
       });
     });
