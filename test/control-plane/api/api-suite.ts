@@ -6,10 +6,10 @@
  * deletion. Requests go through fastify's inject(), as the real clients'
  * requests would (same paths, headers and bodies as kubectl sends).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BackendFactory } from '../../support/kv-backends.js';
 import { eventually } from '../../support/process-cluster.js';
-import { API_READY_MS, ApiHarness, BOB_TOKEN, deployment, pod } from './harness.js';
+import { ApiHarness, BOB_TOKEN, deployment, pod, useApiHarness } from './harness.js';
 
 const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 /** Bound on background work the suite waits for (namespace finalization, a watch seeing a write). */
@@ -25,7 +25,6 @@ export function describeApiSuite(factory: BackendFactory | undefined, skipReason
   }
   describe(`API server on ${factory.name}`, () => {
     let h: ApiHarness;
-    let failed = false;
     let namespaces = 0;
     /** A fresh namespace per test, so tests never see each other's objects. */
     const ns = async (): Promise<string> => {
@@ -35,17 +34,7 @@ export function describeApiSuite(factory: BackendFactory | undefined, skipReason
       return name;
     };
 
-    beforeAll(async () => {
-      h = await ApiHarness.start(await factory.start());
-    }, API_READY_MS * 3);
-    afterEach((ctx) => {
-      if (ctx.task.result?.state === 'fail') failed = true;
-    });
-    afterAll(async () => {
-      await h?.close();
-      await h?.backend.close();
-      await factory.stop(failed);
-    }, API_READY_MS);
+    useApiHarness(factory, (started) => (h = started));
 
     describe('discovery and access', () => {
       it('serves /api, /apis, /api/v1 and group versions with kinds, short names and subresources', async () => {

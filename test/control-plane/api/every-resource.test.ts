@@ -6,11 +6,11 @@
  * The virtual SelfSubjectAccessReview, which stores nothing, is tested at the
  * end on its own terms.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RESOURCES, apiVersionOf, type ResourceDescriptor } from '../../../control-plane/registry/resources.js';
 import { embeddedBackendFactory } from '../../support/kv-backends.js';
 import { eventually } from '../../support/process-cluster.js';
-import { API_READY_MS, ApiHarness, BOB_TOKEN } from './harness.js';
+import { ApiHarness, BOB_TOKEN, useApiHarness } from './harness.js';
 
 type Obj = Record<string, any>;
 
@@ -120,7 +120,6 @@ const namesOf = (items: Obj[]): string[] => items.map((o) => o.metadata.name as 
 describe('every verb on every resource, on the embedded store', () => {
   const factory = embeddedBackendFactory(28_110);
   let h: ApiHarness;
-  let failed = false;
 
   /** A fresh namespace, so no test sees another's objects. */
   const freshNamespace = async (prefix: string): Promise<string> => {
@@ -141,17 +140,7 @@ describe('every verb on every resource, on the embedded store', () => {
     await eventually(`${url} gone`, async () => ((await h.req('GET', url)).status === 404 ? true : undefined), SETTLE_MS);
   };
 
-  beforeAll(async () => {
-    h = await ApiHarness.start(await factory.start());
-  }, API_READY_MS * 3);
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') failed = true;
-  });
-  afterAll(async () => {
-    await h?.close();
-    await h?.backend.close();
-    await factory.stop(failed);
-  }, API_READY_MS);
+  useApiHarness(factory, (started) => (h = started));
 
   it('has a fixture for every stored resource, and a status edit for every status subresource', () => {
     expect(Object.keys(FIXTURES).sort()).toEqual(STORED.map((r) => r.kind).sort());

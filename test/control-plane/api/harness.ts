@@ -8,9 +8,11 @@
  * authenticated user).
  */
 import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { parseTokenFile } from '../../../control-plane/auth/index.js';
 import { startApiServer, type RunningApiServer } from '../../../control-plane/api/server.js';
 import type { KvBackend } from '../../../store/kv-backend.js';
+import type { BackendFactory } from '../../support/kv-backends.js';
 import { eventually } from '../../support/process-cluster.js';
 
 export const ADMIN_TOKEN = 'admin-token-for-tests';
@@ -111,4 +113,26 @@ export function deployment(name: string, replicas = 2): Record<string, unknown> 
       template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } },
     },
   };
+}
+
+/**
+ * For the enclosing describe block: starts an API server over the factory's
+ * backend before its tests (handing it to `onStarted`) and stops both after
+ * them, keeping the backend's data and logs when a test failed.
+ */
+export function useApiHarness(factory: BackendFactory, onStarted: (h: ApiHarness) => void): void {
+  let h: ApiHarness | undefined;
+  let failed = false;
+  beforeAll(async () => {
+    h = await ApiHarness.start(await factory.start());
+    onStarted(h);
+  }, API_READY_MS * 3);
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') failed = true;
+  });
+  afterAll(async () => {
+    await h?.close();
+    await h?.backend.close();
+    await factory.stop(failed);
+  }, API_READY_MS);
 }

@@ -10,11 +10,11 @@
  * body kubectl 1.32 really sent.
  */
 import protobuf from 'protobufjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeKubernetesProtobuf, ProtobufBodyError } from '../../../control-plane/codec/protobuf/decode.js';
 import { schemaRoot } from '../../../control-plane/codec/protobuf/schema.js';
 import { embeddedBackendFactory } from '../../support/kv-backends.js';
-import { API_READY_MS, ApiHarness } from './harness.js';
+import { ApiHarness, useApiHarness } from './harness.js';
 
 type Obj = Record<string, any>;
 const PROTOBUF = 'application/vnd.kubernetes.protobuf';
@@ -297,20 +297,9 @@ describe('decoding Kubernetes protobuf bodies', () => {
 describe('the API with protobuf bodies', () => {
   const factory = embeddedBackendFactory(28_120);
   let h: ApiHarness;
-  let failed = false;
   const post = (url: string, body: Buffer) => h.req('POST', url, undefined, { raw: body, contentType: PROTOBUF, accept: `${PROTOBUF},application/json` });
 
-  beforeAll(async () => {
-    h = await ApiHarness.start(await factory.start());
-  }, API_READY_MS * 3);
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === 'fail') failed = true;
-  });
-  afterAll(async () => {
-    await h?.close();
-    await h?.backend.close();
-    await factory.stop(failed);
-  }, API_READY_MS);
+  useApiHarness(factory, (started) => (h = started));
 
   it('creates objects from protobuf bodies, answers JSON, and reads them back as JSON', async () => {
     const ns = await post('/api/v1/namespaces', encode({ ...namespace, metadata: { name: 'pb-test' } }, true));
