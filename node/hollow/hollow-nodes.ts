@@ -32,13 +32,11 @@ import type { Node, NodeStatus, Pod, ResourceList } from '../../proto/k8s/core-v
 import { NODE_ADDRESSES_MAX, POD_CIDRS_MAX, POD_IPS_PER_NODE_MAX, PodIpPool, nodeInternalIp, nodePodCidr } from './addresses.js';
 import { HollowError, HollowErrorCode, errorText } from './errors.js';
 import { HollowPods, type PodCounts, type PodHost } from './hollow-pods.js';
+import { LEASE_DURATION_SECONDS_DEFAULT, LEASE_RENEW_MS_DEFAULT, NODE_STATUS_UPDATE_MS_DEFAULT } from '../node-objects.js';
 import { DEFAULT_CAPACITY, NODE_LEASE_NAMESPACE, newLease, newNode, nodeLabels, nodeStatus, renewedLease, type HollowNodeIdentity } from './node-objects.js';
 
 /** Nodes one process simulates at most; a two-core machine runs 1,000 comfortably, and the fake address ranges hold far more. */
 export const HOLLOW_NODES_PER_PROCESS_MAX = 5_000;
-export const NODE_STATUS_UPDATE_MS_DEFAULT = 10_000;
-export const LEASE_RENEW_MS_DEFAULT = 10_000;
-export const LEASE_DURATION_SECONDS_DEFAULT = 40;
 export const POD_STARTUP_DELAY_MS_DEFAULT = { min: 0, max: 200 } as const;
 /** API calls in flight per process: enough to register 1,000 nodes in seconds, few enough not to flood one master. */
 export const WRITES_IN_FLIGHT_MAX_DEFAULT = 32;
