@@ -17,7 +17,6 @@ import { criErrorOfImageError } from './image-service.js';
 import { StartError } from './isolation.js';
 import { containerSpec, type OciMount } from './oci-spec.js';
 import { sleep } from './runc-isolation.js';
-import { releaseRootfs } from './rootfs-release.js';
 import type { RuntimeContext } from './runtime-context.js';
 import type { ContainerRecord, SandboxRecord } from './state-store.js';
 
@@ -245,7 +244,7 @@ export async function stopContainer(ctx: RuntimeContext, c: ContainerRecord, tim
 export async function removeContainer(ctx: RuntimeContext, c: ContainerRecord): Promise<void> {
   await stopContainer(ctx, c, 0);
   await ctx.isolator.cleanupContainer(c);
-  const cleanup = ctx.rootfsCleanups.get(c.id) ?? (() => releaseRootfs(ctx.images, c));
+  const cleanup = ctx.rootfsCleanups.get(c.id) ?? (() => ctx.images.releaseRootfs(c.imageId, c.dir));
   await cleanup();
   ctx.rootfsCleanups.delete(c.id);
   ctx.containers.delete(c.id);

@@ -21,7 +21,7 @@ import { ANNOTATION_REF_NAME, ANNOTATION_REPO_DIGEST, MediaType, type Descriptor
 import { commitBlobs, initLayout, makeStagingDir, readIndex, readJsonBlob, removeBlobsExcept, withLayoutLock, writeIndex, type StagedBlob } from './oci-layout.js';
 import { formatReference, isDigest, parseReference, repositoryName } from './reference.js';
 import { pullImage, type PullOptions } from './registry-pull.js';
-import { ensureUnpacked, lowerDirInUse, mountRootfs, usersDir, type PreparedRootfs } from './rootfs.js';
+import { ensureUnpacked, lowerDirInUse, lowerDirOf, mountRootfs, releaseRootfs, usersDir, type PreparedRootfs } from './rootfs.js';
 
 export type { PullOptions, PullProgress } from './registry-pull.js';
 export type { ImageRuntimeConfig } from './media-types.js';
@@ -246,6 +246,14 @@ export class ImageStore {
       for (const ref of refs) await this.remove(ref).catch(() => false);
       throw err;
     }
+  }
+
+  /**
+   * Releases the rootfs prepareRootfs made for `containerDir` from image `imageId`
+   * (its config digest), also when the process that prepared it is gone.
+   */
+  releaseRootfs(imageId: string, containerDir: string): Promise<void> {
+    return releaseRootfs(lowerDirOf(this.dir, imageId), containerDir);
   }
 
   /**

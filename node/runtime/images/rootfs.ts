@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestHex } from './digest.js';
 import { ImageError, ImageErrorCode, errnoCode, errorText } from './errors.js';
@@ -29,7 +29,7 @@ const unpacking = new Map<string, Promise<string>>();
 
 /** The unpacked lower dir of an image, unpacking it first if needed (once per process and per store). */
 export function ensureUnpacked(storeDir: string, configDigest: string, layers: () => Promise<LayerSource[]>): Promise<string> {
-  const target = join(storeDir, 'unpacked', digestHex(configDigest));
+  const target = lowerDirOf(storeDir, configDigest);
   let p = unpacking.get(target);
   if (p === undefined) {
     p = unpackOnce(storeDir, target, layers).finally(() => unpacking.delete(target));
@@ -58,8 +58,18 @@ async function unpackOnce(storeDir: string, target: string, layers: () => Promis
   }
 }
 
+/** Where the image with this config digest is unpacked (its shared lower dir). */
+export function lowerDirOf(storeDir: string, configDigest: string): string {
+  return join(storeDir, 'unpacked', digestHex(configDigest));
+}
+
 export function usersDir(lowerDir: string): string {
   return `${lowerDir}.users`;
+}
+
+/** The marker saying that the container in `containerDir` uses `lowerDir`. */
+function userMarker(lowerDir: string, containerDir: string): string {
+  return join(usersDir(lowerDir), createHash('sha256').update(containerDir).digest('hex').slice(0, 32));
 }
 
 export async function mountRootfs(lowerDir: string, containerDir: string): Promise<PreparedRootfs> {
@@ -67,9 +77,8 @@ export async function mountRootfs(lowerDir: string, containerDir: string): Promi
   const upper = join(containerDir, 'upper');
   const work = join(containerDir, 'work');
   await mkdir(rootfs, { recursive: true });
-  const marker = join(usersDir(lowerDir), createHash('sha256').update(containerDir).digest('hex').slice(0, 32));
   await mkdir(usersDir(lowerDir), { recursive: true });
-  await writeFile(marker, containerDir);
+  await writeFile(userMarker(lowerDir, containerDir), containerDir);
   let mode: PreparedRootfs['mode'] = 'copy';
   if (process.getuid?.() === 0 && !/[,:]/.test(lowerDir + upper + work)) {
     await mkdir(upper, { recursive: true });
@@ -85,18 +94,34 @@ export async function mountRootfs(lowerDir: string, containerDir: string): Promi
     mode,
     async cleanup() {
       if (cleaned) return;
-      if (mode === 'overlay') {
-        const u = await run('umount', [rootfs]);
-        if (u.code !== 0) {
-          const lazy = await run('umount', ['-l', rootfs]);
-          if (lazy.code !== 0) throw new ImageError(ImageErrorCode.Internal, `umount ${rootfs} failed: ${u.stderr.trim()} / ${lazy.stderr.trim()}`);
-        }
-      }
-      for (const d of [rootfs, upper, work]) await rm(d, { recursive: true, force: true });
-      await rm(marker, { force: true });
+      await releaseRootfs(lowerDir, containerDir);
       cleaned = true;
     },
   };
+}
+
+/**
+ * Undoes mountRootfs for `containerDir`: unmounts the rootfs when it is mounted,
+ * removes rootfs, upper and work, and drops the container's user marker so the
+ * lower dir may go once its image is removed. It needs only the paths, so a later
+ * process can release a rootfs an earlier one prepared.
+ */
+export async function releaseRootfs(lowerDir: string, containerDir: string): Promise<void> {
+  const rootfs = join(containerDir, 'rootfs');
+  if (await isMounted(rootfs)) {
+    const u = await run('umount', [rootfs]);
+    if (u.code !== 0) {
+      const lazy = await run('umount', ['-l', rootfs]);
+      if (lazy.code !== 0) throw new ImageError(ImageErrorCode.Internal, `umount ${rootfs} failed: ${u.stderr.trim()} / ${lazy.stderr.trim()}`);
+    }
+  }
+  for (const d of [rootfs, join(containerDir, 'upper'), join(containerDir, 'work')]) await rm(d, { recursive: true, force: true });
+  await rm(userMarker(lowerDir, containerDir), { force: true });
+}
+
+async function isMounted(path: string): Promise<boolean> {
+  const mounts = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  return mounts.split('\n').some((l) => l.split(' ')[4] === path);
 }
 
 async function copyTree(from: string, to: string): Promise<void> {
