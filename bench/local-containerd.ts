@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CriClient } from '../node/cri/client.js';
+import { removeAllPodSandboxes } from '../node/cri/remove-all-sandboxes.js';
 import { BUSYBOX_IMAGE_REF, buildBusyboxImage, findBusybox, ociImageBlobs, writeOciArchive, type BuiltImage } from '../node/runtime/images/busybox-image.js';
 import { writeTar } from '../node/runtime/images/tar-writer.js';
 
@@ -194,11 +195,7 @@ class RunningContainerd implements Containerd {
   private async removeAllSandboxes(): Promise<void> {
     const client = new CriClient({ endpoint: this.endpoint, timeoutMs: STOP_CALL_TIMEOUT_MS });
     try {
-      const { items } = await client.listPodSandbox({});
-      for (const { id } of items) {
-        await client.stopPodSandbox({ pod_sandbox_id: id }).catch(() => undefined);
-        await client.removePodSandbox({ pod_sandbox_id: id }).catch(() => undefined);
-      }
+      await removeAllPodSandboxes(client);
     } catch {
       // containerd is not answering; killLeftovers() takes the hard way.
     } finally {

@@ -15,14 +15,12 @@ import { Informer } from '../control-plane/client/informer.js';
 import { NodeAgent } from '../node/agent/node-agent.js';
 import { startNodeServer, type RunningNodeServer } from '../node/agent/server/node-server.js';
 import { CriClient } from '../node/cri/client.js';
+import { removeAllPodSandboxes } from '../node/cri/remove-all-sandboxes.js';
 import type { CriRuntime } from '../node/cri/runtime.js';
 import { BuiltinRuntime } from '../node/runtime/builtin-runtime.js';
 import { ImageStore } from '../node/runtime/images/image-store.js';
 import type { Pod } from '../proto/k8s/core-v1.js';
 import { untilSignal, type NodeFlags } from './node.js';
-
-/** Stopping every pod on exit: each gets its grace, but the whole stop is bounded. */
-const STOP_PODS_MS = 30_000;
 
 interface OpenRuntime {
   readonly runtime: CriRuntime;
@@ -85,27 +83,12 @@ export async function runAgent(f: NodeFlags, client: HttpApiClient, log: (line: 
   const sig = await untilSignal();
   log(`received ${sig}; stopping${f.stopPodsOnExit ? ' (and every pod of this node)' : ' (pods keep running)'}`);
   await agent.stop();
-  if (f.stopPodsOnExit) await stopAllPods(rt.runtime, log);
+  if (f.stopPodsOnExit) {
+    const n = await removeAllPodSandboxes(rt.runtime, (id, err) => log(`stopping pod sandbox ${id}: ${(err as Error).message}`));
+    log(`stopped ${n} pod sandbox(es)`);
+  }
   await server.close();
   await rt.close();
   await client.close();
   return 0;
-}
-
-/** Stops and removes every pod sandbox the runtime knows (with its containers), within STOP_PODS_MS. */
-async function stopAllPods(runtime: CriRuntime, log: (line: string) => void): Promise<void> {
-  const deadline = AbortSignal.timeout(STOP_PODS_MS);
-  const { items } = await runtime.listPodSandbox({});
-  await Promise.all(
-    items.map(async (s) => {
-      if (deadline.aborted) return;
-      try {
-        await runtime.stopPodSandbox({ pod_sandbox_id: s.id });
-        await runtime.removePodSandbox({ pod_sandbox_id: s.id });
-      } catch (err) {
-        log(`stopping pod sandbox ${s.id}: ${(err as Error).message}`);
-      }
-    }),
-  );
-  log(`stopped ${items.length} pod sandbox(es)`);
 }

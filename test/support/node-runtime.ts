@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeAllPodSandboxes } from '../../node/cri/remove-all-sandboxes.js';
 import { BuiltinRuntime } from '../../node/runtime/builtin-runtime.js';
 import { ImageStore } from '../../node/runtime/images/image-store.js';
 
@@ -25,12 +26,9 @@ export async function removeLeftoverPods(o: { rootDir: string; nodeName: string;
     ...(o.podCidr === undefined ? {} : { podCidr: o.podCidr }),
   });
   try {
-    const { items } = await runtime.listPodSandbox({});
-    for (const s of items) {
-      await runtime.stopPodSandbox({ pod_sandbox_id: s.id });
-      await runtime.removePodSandbox({ pod_sandbox_id: s.id });
-    }
-    return items.length;
+    return await removeAllPodSandboxes(runtime, (id, err) => {
+      throw new Error(`removing pod sandbox ${id}: ${(err as Error).message}`);
+    });
   } finally {
     // With no sandbox left, closing removes the bridge namespace.
     await runtime.close();

@@ -17,6 +17,7 @@ import { Informer } from '../../../control-plane/client/informer.js';
 import { NodeAgent } from '../../../node/agent/node-agent.js';
 import { PodLabel } from '../../../node/agent/labels.js';
 import { CriClient } from '../../../node/cri/client.js';
+import { removeAllPodSandboxes } from '../../../node/cri/remove-all-sandboxes.js';
 import type { CriRuntime } from '../../../node/cri/runtime.js';
 import { serveCri } from '../../../node/cri/server.js';
 import { BuiltinRuntime } from '../../../node/runtime/builtin-runtime.js';
@@ -43,15 +44,6 @@ export interface RuntimeTarget {
 
 export type StartTarget = () => Promise<RuntimeTarget>;
 
-/** Stops and removes every pod sandbox the runtime holds (and so its containers). */
-export async function removeAllSandboxes(rt: CriRuntime): Promise<void> {
-  const { items } = await rt.listPodSandbox({ filter: null });
-  for (const s of items) {
-    await rt.stopPodSandbox({ pod_sandbox_id: s.id }).catch(() => undefined);
-    await rt.removePodSandbox({ pod_sandbox_id: s.id }).catch(() => undefined);
-  }
-}
-
 function requireBuiltinTools(): string {
   if (process.getuid?.() !== 0) throw new Error('the built-in runtime needs root for runc isolation (namespaces, cgroups)');
   if (spawnSync('runc', ['--version']).status !== 0) throw new Error('the built-in runtime needs runc on PATH (apt-get install runc)');
@@ -70,7 +62,7 @@ export async function startBuiltin(): Promise<RuntimeTarget> {
   let server: Awaited<ReturnType<typeof serveCri>> | undefined;
   let client: CriClient | undefined;
   const close = async (): Promise<void> => {
-    if (runtime !== undefined) await removeAllSandboxes(runtime).catch(() => undefined);
+    if (runtime !== undefined) await removeAllPodSandboxes(runtime).catch(() => undefined);
     client?.close();
     await server?.close().catch(() => undefined);
     await runtime?.close().catch(() => undefined);
@@ -109,7 +101,7 @@ export async function startContainerdTarget(): Promise<RuntimeTarget> {
   const ctd = await startContainerd();
   const client = new CriClient({ endpoint: ctd.endpoint, timeoutMs: CRI_CALL_TIMEOUT_MS });
   const close = async (): Promise<void> => {
-    await removeAllSandboxes(client).catch(() => undefined);
+    await removeAllPodSandboxes(client).catch(() => undefined);
     client.close();
     await ctd.stop();
   };

@@ -13,12 +13,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Resources } from '../../../control-plane/client/api-client.js';
+import { removeAllPodSandboxes } from '../../../node/cri/remove-all-sandboxes.js';
 import type { Node, Pod, PodSpec } from '../../../proto/k8s/core-v1.js';
 import {
   busybox,
   getPod,
   podSpec,
-  removeAllSandboxes,
   runtimePartsOf,
   startAgent,
   startBuiltin,
@@ -53,7 +53,7 @@ function agentScenarios(title: string, start: StartTarget): void {
       for (const w of watches) w.stop();
       await h?.close();
       if (target !== undefined) {
-        await removeAllSandboxes(target.client).catch(() => undefined);
+        await removeAllPodSandboxes(target.client).catch(() => undefined);
         await target.close();
       }
       if (h !== undefined) await rm(h.rootDir, { recursive: true, force: true });
