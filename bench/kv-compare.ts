@@ -11,6 +11,7 @@
  */
 import { Etcd3 } from 'etcd3';
 import { ClusterKind, ProcessCluster } from '../chaos/cluster/process-cluster.js';
+import { percentile } from './measure.js';
 
 /** No single measurement may run longer than this. */
 const RUN_DEADLINE_MS = 120_000;
@@ -71,8 +72,7 @@ async function runLoad(endpoints: readonly string[], inFlight: number, o: Option
     await Promise.all(Array.from({ length: inFlight }, worker));
     const elapsedS = (performance.now() - (o.op === 'get' ? t : started)) / 1000;
     latenciesMs.sort((a, b) => a - b);
-    const pct = (p: number): number => latenciesMs[Math.min(latenciesMs.length - 1, Math.floor(p * latenciesMs.length))] ?? NaN;
-    return { opsPerSec: latenciesMs.length / elapsedS, p50Ms: pct(0.5), p99Ms: pct(0.99) };
+    return { opsPerSec: latenciesMs.length / elapsedS, p50Ms: percentile(latenciesMs, 50), p99Ms: percentile(latenciesMs, 99) };
   } finally {
     client.close();
   }

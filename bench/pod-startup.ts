@@ -26,10 +26,13 @@ import { BUSYBOX_IMAGE_REF, buildBusyboxImage, findBusybox } from '../node/runti
 import { ImageStore } from '../node/runtime/images/image-store.js';
 import type { Node, Pod } from '../proto/k8s/core-v1.js';
 import { startContainerd, type Containerd } from './local-containerd.js';
+import { percentile, until } from './measure.js';
 import { STRAKE_BIN } from '../cli/up-nodes.js';
 
 /** No wait may run longer than this. */
 const PHASE_DEADLINE_MS = 300_000;
+/** A wait of one phase of the run. */
+const untilPhase = (what: string, check: () => boolean | Promise<boolean>): Promise<void> => until(what, check, PHASE_DEADLINE_MS);
 const TOKEN = 'bench-pod-startup-token';
 const NAMESPACE = 'default';
 const NODE_PORT_OFFSET = 100;
@@ -69,19 +72,6 @@ function parseArgs(argv: readonly string[]): Options {
     o[key] = n;
   }
   return o;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, deadlineMs = PHASE_DEADLINE_MS): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 function podOf(i: number): Pod {
@@ -164,7 +154,7 @@ async function measure(runtime: RuntimeName, o: Options, client: HttpApiClient, 
   const names = nodes.map((n) => n.name);
   const informer = new Informer<Pod>(client, Resources.Pods, { namespace: NAMESPACE, labelSelector: 'app=pod-startup' });
   try {
-    await until(`${runtime} nodes Ready`, async () => {
+    await untilPhase(`${runtime} nodes Ready`, async () => {
       const list = await client.list<Node>(Resources.Nodes, undefined).catch(() => ({ items: [] as Node[] }));
       return names.every((n) => list.items.some((x) => x.metadata.name === n && (x.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')));
     });
@@ -193,11 +183,11 @@ async function measure(runtime: RuntimeName, o: Options, client: HttpApiClient, 
       }
     };
     await Promise.all(Array.from({ length: o.inFlight }, creator));
-    await until(`${runtime}: ${o.pods} pods Ready`, () => latencies.size >= o.pods);
+    await untilPhase(`${runtime}: ${o.pods} pods Ready`, () => latencies.size >= o.pods);
     const totalMs = performance.now() - started;
     process.stderr.write(`[${runtime}] all Ready after ${(totalMs / 1000).toFixed(1)} s; deleting...\n`);
     await Promise.all([...createdAt.keys()].map((name) => client.delete(Resources.Pods, NAMESPACE, name).catch(() => undefined)));
-    await until(`${runtime}: pods deleted`, async () => (await client.list(Resources.Pods, NAMESPACE, { labelSelector: 'app=pod-startup' })).items.length === 0);
+    await untilPhase(`${runtime}: pods deleted`, async () => (await client.list(Resources.Pods, NAMESPACE, { labelSelector: 'app=pod-startup' })).items.length === 0);
     const slowest = [...latencies.entries()].sort((a, b) => b[1] - a[1]).slice(0, SLOWEST_SHOWN);
     process.stderr.write(`[${runtime}] slowest: ${slowest.map(([n, ms]) => `${n} ${ms.toFixed(0)} ms`).join(', ')}\n`);
     return { runtime, latenciesMs: [...latencies.values()].sort((a, b) => a - b), totalMs };
@@ -219,9 +209,9 @@ async function warmUp(client: HttpApiClient, runtime: RuntimeName): Promise<void
   pod.metadata.name = `warm-up-${runtime}`;
   pod.metadata.labels = { app: 'pod-startup-warm-up' };
   await client.create(Resources.Pods, NAMESPACE, pod);
-  await until(`${runtime}: the warm-up pod Ready`, async () => isReady(await client.get<Pod>(Resources.Pods, NAMESPACE, pod.metadata.name!)));
+  await untilPhase(`${runtime}: the warm-up pod Ready`, async () => isReady(await client.get<Pod>(Resources.Pods, NAMESPACE, pod.metadata.name!)));
   await client.delete(Resources.Pods, NAMESPACE, pod.metadata.name!);
-  await until(`${runtime}: the warm-up pod deleted`, async () => !(await client.get(Resources.Pods, NAMESPACE, pod.metadata.name!).then(() => true, () => false)));
+  await untilPhase(`${runtime}: the warm-up pod deleted`, async () => !(await client.get(Resources.Pods, NAMESPACE, pod.metadata.name!).then(() => true, () => false)));
 }
 
 function report(o: Options, results: readonly RunResult[]): void {

@@ -24,6 +24,7 @@ import { HttpApiClient } from '../control-plane/client/http-client.js';
 import { Informer } from '../control-plane/client/informer.js';
 import { ProcessCluster, ReadyProbe } from '../chaos/cluster/process-cluster.js';
 import { HollowNodes } from '../node/hollow/index.js';
+import { percentile, until } from './measure.js';
 
 /** No phase may run longer than this. */
 const RUN_DEADLINE_MS = 600_000;
@@ -51,11 +52,6 @@ function parseArgs(argv: readonly string[]): Options {
   return o;
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 function podOf(i: number): KubeObject {
   return {
     apiVersion: 'v1',
@@ -63,14 +59,6 @@ function podOf(i: number): KubeObject {
     metadata: { name: `bench-${i}`, labels: { app: 'bench' } },
     spec: { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
   };
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>, deadlineMs: number): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function main(): Promise<void> {

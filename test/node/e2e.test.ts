@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findOnPath } from '../support/process-cluster.js';
+import { eventually, findOnPath } from '../support/process-cluster.js';
 import { nodePodCidr } from '../../cli/up-nodes.js';
 import { removeLeftoverPods } from '../support/node-runtime.js';
 import { startUp, UP_READY_MS, type UpCluster } from '../support/strake-up.js';
@@ -101,21 +101,6 @@ async function webPods(): Promise<PodView[]> {
   }));
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : `: ${String(last)}`}`);
-}
-
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -184,7 +169,7 @@ if (missing.length > 0) {
       const before = await webPods();
       const victim = before[0]!.name;
       await ok(['delete', 'pod', victim, '--wait=true', '--timeout=60s']);
-      const after = await until('a replacement pod Ready', async () => {
+      const after = await eventually('a replacement pod Ready', async () => {
         const pods = await webPods();
         const ready = pods.filter((p) => p.ready && !p.deleting && p.name !== victim);
         return ready.length === 2 ? pods : undefined;
@@ -199,7 +184,7 @@ if (missing.length > 0) {
       const victimNode = pods.some((p) => p.node === 'n1') ? node : up!.file.nodes.find((n) => n.name === 'n0')!;
       const survivor = victimNode.name === 'n1' ? 'n0' : 'n1';
       process.kill(victimNode.pid, 'SIGKILL');
-      await until('both replicas Ready on the surviving node', async () => {
+      await eventually('both replicas Ready on the surviving node', async () => {
         const now = await webPods();
         const ready = now.filter((p) => p.ready && !p.deleting && p.node === survivor);
         return ready.length === 2 ? now : undefined;
