@@ -7,6 +7,7 @@
  * Synchronous and deterministic: no I/O, clock or global randomness.
  */
 import { assert, assertNever } from './assert.js';
+import { coalesceInto } from './coalesce.js';
 import { ConfLog } from './conf-log.js';
 import type { ResolvedConfig } from './config.js';
 import { resolveConfig, type RaftConfig } from './config.js';
@@ -222,7 +223,8 @@ export class Raft {
     } else {
       term = m.term ?? this.term;
     }
-    this.msgs.push({ ...m, from: m.from === undefined || m.from === NONE ? this.id : m.from, term });
+    const out: Message = { ...m, from: m.from === undefined || m.from === NONE ? this.id : m.from, term };
+    if (!coalesceInto(this.msgs, out, this.config.maxSizePerMsgBytes)) this.msgs.push(out);
   }
   // ---- log ----------------------------------------------------------------
 

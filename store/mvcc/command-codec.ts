@@ -20,7 +20,11 @@ export const COMMAND_FORMAT_VERSION = 1;
  */
 const TXN_DEPTH_MAX = MAX_TXN_OPS;
 
-const unpackr = new Unpackr({ useRecords: false, copyBuffers: true, mapsAsObjects: true });
+/**
+ * Bytes decode as views into the entry, not copies: a command lives only for
+ * its apply, and the store copies what it keeps (owned-bytes.ts).
+ */
+const unpackr = new Unpackr({ useRecords: false, copyBuffers: false, mapsAsObjects: true });
 
 class Malformed extends Error {}
 

@@ -47,7 +47,9 @@ export { COMMAND_FORMAT_VERSION, decodeCommand };
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
 export function encodeCommand(command: Command): Uint8Array {
-  return new Uint8Array(packr.pack([COMMAND_FORMAT_VERSION, command]));
+  // A view of packr's output, not a copy: the packr never writes over bytes it handed out.
+  const b = packr.pack([COMMAND_FORMAT_VERSION, command]);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Applies one committed command. Never throws for a bad request; errors are results. */

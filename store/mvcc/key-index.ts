@@ -12,6 +12,7 @@
  */
 import { assert } from './assert.js';
 import type { KeyId, KeyRange } from './key-range.js';
+import { ownedCopy } from './owned-bytes.js';
 import { SortedIds } from './sorted-ids.js';
 import type { KeyValue } from './types.js';
 
@@ -86,7 +87,7 @@ export class KeyIndex {
   getOrCreate(id: KeyId, key: Uint8Array, owned = false): KeyHistory {
     const existing = this.byId.get(id);
     if (existing !== undefined) return existing;
-    const history: KeyHistory = { id, key: owned ? key : new Uint8Array(key), records: [] };
+    const history: KeyHistory = { id, key: owned ? key : ownedCopy(key), records: [] };
     this.byId.set(id, history);
     this.sortedIds.insert(id);
     return history;

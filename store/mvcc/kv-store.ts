@@ -25,6 +25,7 @@ import {
 } from './key-index.js';
 import { keyIdOf, rangeContains, type KeyId, type KeyRange } from './key-range.js';
 import { storedRecordBytes } from './kv-encoding.js';
+import { ownedCopy } from './owned-bytes.js';
 import { MAX_EVENTS_PER_READ, MAX_REVISION } from './limits.js';
 import { EventType, NO_LEASE, type KeyValue, type ReadEventsResponse, type WatchEvent } from './types.js';
 
@@ -253,7 +254,7 @@ export class WriteTxn {
       createRevision: prev === undefined ? rev : prev.createRevision,
       modRevision: rev,
       version: prev === undefined ? 1 : prev.version + 1,
-      value: new Uint8Array(value),
+      value: ownedCopy(value),
       lease,
     };
     this.record(history, { main: rev, sub: this.changes.length, keyId: history.id, tombstone: false, kv });

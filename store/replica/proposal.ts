@@ -39,7 +39,9 @@ export function encodeProposal(p: Proposal): Uint8Array {
 }
 
 function pack(v: unknown[]): Uint8Array {
-  return new Uint8Array(packr.pack(v));
+  // A view of packr's output, not a copy: the packr never writes over bytes it handed out.
+  const b = packr.pack(v);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Decodes an entry; undefined when it is not a proposal of ours (corrupt or foreign entries are skipped). */
