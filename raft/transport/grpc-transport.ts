@@ -95,9 +95,10 @@ class PeerStream {
   private queue: Message[] = [];
   private call: grpc.ClientWritableStream<Frame> | undefined;
   private backoffMs = RECONNECT_BACKOFF_MIN_MS;
-  private flushScheduled = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The call whose full buffer holds further writes back until it drains. */
+  private awaitingDrain: grpc.ClientWritableStream<Frame> | undefined;
 
   constructor(
     readonly id: number,
@@ -114,24 +115,23 @@ class PeerStream {
       return;
     }
     this.queue.push(m);
-    // All messages of one Ready arrive in one synchronous burst: frame them together.
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(() => {
-        this.flushScheduled = false;
-        this.flush();
-      });
-    }
   }
 
-  private flush(): void {
-    if (this.reconnectTimer !== undefined || this.closed) return;
+  /** Writes what is queued (one frame per MAX_MESSAGES_PER_FRAME); called once per send, after the whole batch is queued. */
+  flush(): void {
+    if (this.reconnectTimer !== undefined || this.closed || this.awaitingDrain !== undefined) return;
     const call = this.call ?? this.open();
     while (this.queue.length > 0) {
       const batch = this.takeFrame();
       const ok = call.write({ payload: pack(batch), cluster_id: this.clusterId });
       if (!ok) {
-        call.once('drain', () => this.flush());
+        // The stream's buffer is full: queue (bounded) until it drains.
+        this.awaitingDrain = call;
+        call.once('drain', () => {
+          if (this.awaitingDrain !== call) return;
+          this.awaitingDrain = undefined;
+          this.flush();
+        });
         return;
       }
     }
@@ -162,6 +162,7 @@ class PeerStream {
 
   private fail(err: grpc.ServiceError | null): void {
     this.call = undefined;
+    this.awaitingDrain = undefined;
     if (this.closed) return;
     if (err !== null && err.code === MEMBER_REMOVED_STATUS && err.details === MEMBER_REMOVED_MESSAGE) {
       this.handlers.onRemoved?.(this.id);
@@ -271,14 +272,24 @@ export class GrpcTransport {
     return at !== undefined && Date.now() - at <= withinMs;
   }
 
+  /**
+   * Sends one Ready's messages: each peer's go out together, in one frame, at
+   * once (not on a later tick: the caller's fsync may start right after this
+   * returns, and the messages should be on the wire before it).
+   */
   send(messages: readonly Message[]): void {
+    const touched = new Set<PeerStream>();
     for (const m of messages) {
       const peer = this.peers.get(m.to);
       if (peer === undefined) continue; // not (or no longer) a member
       if (this.faults?.isBlocked(peer.address)) continue; // a chaos run cut this link
       if (m.type === MessageType.Snap) void this.sendSnapshot(peer, m);
-      else peer.enqueue(m);
+      else {
+        peer.enqueue(m);
+        touched.add(peer);
+      }
     }
+    for (const peer of touched) peer.flush();
   }
 
   async close(): Promise<void> {
