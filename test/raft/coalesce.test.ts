@@ -85,3 +85,29 @@ describe('a leader under a burst of proposals', () => {
     expect(net.appliedState(1).slice(-5)).toEqual(['f0', 'f1', 'f2', 'f3', 'f4']);
   });
 });
+
+describe('heartbeats', () => {
+  const hb = (to: number, commit: number, context?: string): Message => msg('Heartbeat', 1, to, 2, { commit, ...(context === undefined ? {} : { context }) });
+
+  it('a later heartbeat to the peer replaces the queued one', () => {
+    const queue: Message[] = [hb(2, 3, 'r1'), hb(3, 3, 'r1')];
+    expect(coalesceInto(queue, hb(2, 4, 'r2'), NO_LIMIT)).toBe(true);
+    expect(queue).toEqual([hb(2, 4, 'r2'), hb(3, 3, 'r1')]);
+  });
+
+  it('one without a read context never replaces one with, nor a lower commit a higher one', () => {
+    const queue: Message[] = [hb(2, 3, 'r1')];
+    expect(coalesceInto(queue, hb(2, 3), NO_LIMIT)).toBe(false);
+    expect(coalesceInto([hb(2, 5, 'r1')], hb(2, 4, 'r2'), NO_LIMIT)).toBe(false);
+  });
+
+  it('reads that share a Ready are all confirmed by the one heartbeat round left', () => {
+    const net = electedNet({ voters: [1, 2, 3] });
+    const mark = net.sent.length;
+    for (const ctx of ['a', 'b', 'c']) net.raw(1).readIndex(ctx);
+    net.stabilize();
+    expect(sentSince(net, mark, (m) => m.type === 'Heartbeat' && m.to === 2)).toHaveLength(1);
+    const released = net.mustNode(1).readys.flatMap((rd) => rd.readStates.map((rs) => rs.requestCtx));
+    expect(released.slice(-3)).toEqual(['a', 'b', 'c']);
+  });
+});
