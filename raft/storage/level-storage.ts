@@ -14,7 +14,8 @@
 import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Level } from 'level';
-import { pack, unpack } from 'msgpackr';
+import { unpack } from 'msgpackr';
+import { pack } from '../../proto/msgpack.js';
 import { assert } from '../core/assert.js';
 import type { InitialState, Storage } from '../core/storage.js';
 import { MemoryStorage } from '../core/storage.js';

@@ -9,7 +9,8 @@
 import { open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { pack, unpack } from 'msgpackr';
+import { unpack } from 'msgpackr';
+import { pack } from '../../proto/msgpack.js';
 import { assert } from '../core/assert.js';
 import type { Snapshot } from '../core/types.js';
 import { CorruptStorageError } from './errors.js';

@@ -16,9 +16,10 @@
  */
 import type { NetworkFaults } from './network-faults.js';
 import * as grpc from '@grpc/grpc-js';
-import { pack, unpack } from 'msgpackr';
+import { unpack } from 'msgpackr';
 import { crc32 } from 'node:zlib';
 import { loadProto } from '../../proto/load.js';
+import { pack } from '../../proto/msgpack.js';
 import type { Message } from '../core/types.js';
 import { MessageType, entriesBytes } from '../core/types.js';
 

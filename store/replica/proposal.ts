@@ -8,6 +8,7 @@
  * decoders that predate it ignore it.
  */
 import { Packr } from 'msgpackr';
+import { pack as packBytes } from '../../proto/msgpack.js';
 import { isRaisedAlarmType, type AlarmChange } from './alarms.js';
 import type { MemberContext } from './members.js';
 
@@ -40,7 +41,7 @@ export function encodeProposal(p: Proposal): Uint8Array {
 
 function pack(v: unknown[]): Uint8Array {
   // A view of packr's output, not a copy: the packr never writes over bytes it handed out.
-  const b = packr.pack(v);
+  const b = packBytes(v, packr);
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 

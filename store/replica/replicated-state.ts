@@ -9,6 +9,7 @@
  * (ids removed from the cluster, oldest first; members.ts); without it, none.
  */
 import { Packr } from 'msgpackr';
+import { pack } from '../../proto/msgpack.js';
 import { decodeConfChange } from '../../raft/core/conf-change.js';
 import type { Entry, Snapshot } from '../../raft/core/types.js';
 import { EntryType } from '../../raft/core/types.js';
@@ -137,7 +138,8 @@ export function encodeImage(image: {
   readonly removedMembers?: readonly number[];
 }): Uint8Array {
   const removedMembers = image.removedMembers ?? [];
-  return new Uint8Array(packr.pack({ version: IMAGE_VERSION, mvcc: image.mvcc, members: image.members, alarms: image.alarms ?? [], removedMembers }));
+  const out = pack({ version: IMAGE_VERSION, mvcc: image.mvcc, members: image.members, alarms: image.alarms ?? [], removedMembers }, packr);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 export function decodeImage(data: Uint8Array): { mvcc: Uint8Array; members: Member[]; alarms: AlarmTable; removedMembers: number[] } {
