@@ -5,13 +5,18 @@
  * latency at each concurrency, the median of several runs.
  *
  *   node dist/bench/kv-compare.js [--requests N] [--runs R] [--in-flight 1,64]
- *        [--value-bytes 256] [--op put|get] [--only strake|etcd]
+ *        [--value-bytes 256] [--op put|get] [--only strake|etcd] [--warmup W]
+ *
+ * Each run first sends W requests of the same kind (default 5000) that are not
+ * timed, with the same client: both systems and the client start warm (a
+ * fresh Node process runs its hot paths interpreted until the JIT has
+ * compiled them). `--warmup 0` measures from a cold start.
  *
  * Every run is bounded by --requests and by RUN_DEADLINE_MS.
  */
 import { Etcd3 } from 'etcd3';
 import { ClusterKind, ProcessCluster } from '../chaos/cluster/process-cluster.js';
-import { percentile } from './measure.js';
+import { median, percentile } from './measure.js';
 
 /** No single measurement may run longer than this. */
 const RUN_DEADLINE_MS = 120_000;
@@ -26,6 +31,7 @@ interface Options {
   valueBytes: number;
   op: 'put' | 'get';
   only?: 'strake' | 'etcd';
+  warmup: number;
 }
 
 interface RunResult {
@@ -35,7 +41,7 @@ interface RunResult {
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { requests: 5000, runs: 3, inFlight: [1, 64], valueBytes: 256, op: 'put' };
+  const o: Options = { requests: 5000, runs: 3, inFlight: [1, 64], valueBytes: 256, op: 'put', warmup: 5000 };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1] ?? ''];
     if (flag === '--requests') o.requests = Number(value);
@@ -44,6 +50,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (flag === '--value-bytes') o.valueBytes = Number(value);
     else if (flag === '--op') o.op = value === 'get' ? 'get' : 'put';
     else if (flag === '--only') o.only = value === 'etcd' ? 'etcd' : 'strake';
+    else if (flag === '--warmup') o.warmup = Number(value);
     else throw new Error(`unknown flag ${flag}`);
   }
   return o;
@@ -52,35 +59,37 @@ function parseArgs(argv: readonly string[]): Options {
 async function runLoad(endpoints: readonly string[], inFlight: number, o: Options): Promise<RunResult> {
   const client = new Etcd3({ hosts: [...endpoints] });
   const value = Buffer.alloc(o.valueBytes, 0x61);
-  const latenciesMs: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  const deadline = Date.now() + RUN_DEADLINE_MS;
-  const worker = async (): Promise<void> => {
-    while (next < o.requests && Date.now() < deadline) {
-      const i = next++;
-      const key = `bench/k${i % 1000}`;
-      const t0 = performance.now();
-      if (o.op === 'put') await client.put(key).value(value).exec();
-      else await client.get(key).exec();
-      latenciesMs.push(performance.now() - t0);
-    }
+  const request = (i: number): Promise<unknown> => {
+    const key = `bench/k${i % 1000}`;
+    return o.op === 'put' ? client.put(key).value(value).exec() : client.get(key).exec();
+  };
+  /** `count` requests, `inFlight` at a time, within RUN_DEADLINE_MS; the latency of each completed one, in ms. */
+  const phase = async (count: number): Promise<number[]> => {
+    const latenciesMs: number[] = [];
+    const deadline = Date.now() + RUN_DEADLINE_MS;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < count && Date.now() < deadline) {
+        const i = next++;
+        const t0 = performance.now();
+        await request(i);
+        latenciesMs.push(performance.now() - t0);
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, worker));
+    return latenciesMs;
   };
   try {
     if (o.op === 'get') for (let i = 0; i < 1000; i++) await client.put(`bench/k${i}`).value(value).exec();
+    if (o.warmup > 0) await phase(o.warmup);
     const t = performance.now();
-    await Promise.all(Array.from({ length: inFlight }, worker));
-    const elapsedS = (performance.now() - (o.op === 'get' ? t : started)) / 1000;
+    const latenciesMs = await phase(o.requests);
+    const elapsedS = (performance.now() - t) / 1000;
     latenciesMs.sort((a, b) => a - b);
     return { opsPerSec: latenciesMs.length / elapsedS, p50Ms: percentile(latenciesMs, 50), p99Ms: percentile(latenciesMs, 99) };
   } finally {
     client.close();
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function measure(system: 'strake' | 'etcd', o: Options): Promise<Map<number, RunResult>> {
@@ -113,7 +122,7 @@ async function main(): Promise<void> {
   const systems = o.only === undefined ? (['strake', 'etcd'] as const) : ([o.only] as const);
   const results = new Map<string, Map<number, RunResult>>();
   for (const s of systems) results.set(s, await measure(s, o));
-  console.log(`${o.op} benchmark: ${o.requests} requests per run, ${o.valueBytes}-byte values, median of ${o.runs} runs`);
+  console.log(`${o.op} benchmark: ${o.requests} timed requests per run after ${o.warmup} untimed, ${o.valueBytes}-byte values, median of ${o.runs} runs`);
   console.log('system   in-flight   ops/s      p50 ms   p99 ms');
   for (const inFlight of o.inFlight) {
     for (const s of systems) {

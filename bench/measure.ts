@@ -1,5 +1,5 @@
 /**
- * What the benchmarks share: percentiles of a sorted sample, and a bounded wait
+ * What the benchmarks share: percentiles of a sorted sample, the median of runs, and a bounded wait
  * for a condition (every wait in a benchmark has a deadline).
  */
 import { eventually } from '../chaos/cluster/poll.js';
@@ -8,6 +8,12 @@ import { eventually } from '../chaos/cluster/poll.js';
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** The middle of the runs' figures (the upper middle for an even count); NaN when there are none. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 }
 
 /** Resolves once `check` holds; throws naming `what` when it has not within `deadlineMs` (the chaos harness's poll). */

@@ -1,5 +1,6 @@
 /**
- * Raft peer transport over gRPC (proto/raft.proto). Each member keeps one
+ * Raft peer transport over gRPC (proto/raft.proto), spoken directly over
+ * node:http2 (grpc-wire.ts). Each member keeps one HTTP/2 connection and one
  * outgoing client stream per peer, fed from a bounded queue; snapshots go on a
  * separate chunked call. Connection failures drop the stream, report the peer
  * unreachable to Raft, and reconnect with capped exponential backoff.
@@ -14,10 +15,13 @@
  * to stop. A joining member asks a peer for the membership (`fetchPeerMembership`)
  * to learn its own id.
  */
-import type { NetworkFaults } from './network-faults.js';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import { unpack } from 'msgpackr';
 import { crc32 } from 'node:zlib';
+import type { NetworkFaults } from './network-faults.js';
+import { GrpcCode, GrpcStatusError, serveGrpc, startCall, type ClientCall, type ServerCall, type ServerCallHandlers } from './grpc-wire.js';
 import { loadProto } from '../../proto/load.js';
 import { pack } from '../../proto/msgpack.js';
 import type { Message } from '../core/types.js';
@@ -42,7 +46,16 @@ export const SHUTDOWN_GRACE_MS = 200;
 export const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** etcd's words to a removed member; the status detail a removed member's streams end with. */
 export const MEMBER_REMOVED_MESSAGE = 'the member has been permanently removed from the cluster';
-const MEMBER_REMOVED_STATUS = grpc.status.FAILED_PRECONDITION;
+const MEMBER_REMOVED_STATUS = GrpcCode.FailedPrecondition;
+/** HTTP/2 flow-control window per stream and connection: a full append frame flows without waiting for window updates. */
+const HTTP2_WINDOW_BYTES = 4 * 1024 * 1024;
+const HTTP2_SETTINGS: http2.Settings = { initialWindowSize: HTTP2_WINDOW_BYTES };
+
+const PATH = {
+  Stream: '/strake.raft.RaftPeer/Stream',
+  Snapshot: '/strake.raft.RaftPeer/Snapshot',
+  Members: '/strake.raft.RaftPeer/Members',
+} as const;
 
 export interface TransportHandlers {
   onMessage(m: Message): void;
@@ -75,16 +88,67 @@ interface MembersReply {
   payload: Buffer;
 }
 
-type ServiceClient = grpc.Client & {
-  Stream(cb: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<Frame>;
-  Members(req: MembersRequest, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: MembersReply) => void): grpc.ClientUnaryCall;
-  Snapshot(options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, ack?: { ok: boolean; error: string }) => void): grpc.ClientWritableStream<SnapshotChunk>;
-};
+interface StreamAck {}
 
-function raftService(): { service: grpc.ServiceDefinition; Client: new (addr: string, creds: grpc.ChannelCredentials, opts?: object) => ServiceClient } {
+interface SnapshotAck {
+  ok: boolean;
+  error: string;
+}
+
+/** One message type's protobuf codec (proto/raft.proto, through the shared proto-loader options). */
+interface Codec<T> {
+  encode(value: T): Buffer;
+  decode(bytes: Buffer): T;
+}
+
+interface RaftCodecs {
+  frame: Codec<Frame>;
+  streamAck: Codec<StreamAck>;
+  snapshotChunk: Codec<SnapshotChunk>;
+  snapshotAck: Codec<SnapshotAck>;
+  membersRequest: Codec<MembersRequest>;
+  membersReply: Codec<MembersReply>;
+}
+
+let codecs: RaftCodecs | undefined;
+
+/** The RaftPeer messages' codecs, from the service definition the .proto file gives. */
+function raftCodecs(): RaftCodecs {
+  if (codecs !== undefined) return codecs;
   const pkg = loadProto(['raft.proto']) as unknown as { strake: { raft: { RaftPeer: grpc.ServiceClientConstructor } } };
-  const ctor = pkg.strake.raft.RaftPeer;
-  return { service: ctor.service, Client: ctor as unknown as new (addr: string, creds: grpc.ChannelCredentials, opts?: object) => ServiceClient };
+  const svc = pkg.strake.raft.RaftPeer.service;
+  const request = <T>(method: keyof typeof PATH): Codec<T> => ({ encode: svc[method]!.requestSerialize, decode: svc[method]!.requestDeserialize });
+  const response = <T>(method: keyof typeof PATH): Codec<T> => ({ encode: svc[method]!.responseSerialize, decode: svc[method]!.responseDeserialize });
+  codecs = {
+    frame: request('Stream'),
+    streamAck: response('Stream'),
+    snapshotChunk: request('Snapshot'),
+    snapshotAck: response('Snapshot'),
+    membersRequest: request('Members'),
+    membersReply: response('Members'),
+  };
+  return codecs;
+}
+
+/** "127.0.0.1:24000" or "[::1]:24000" → host and port. */
+function hostAndPort(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`not host:port: ${address}`);
+  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+/** An HTTP/2 connection to `address`, for the peer calls. */
+function connect(address: string): http2.ClientHttp2Session {
+  const { host, port } = hostAndPort(address);
+  const session = http2.connect(`http://${address}`, {
+    settings: HTTP2_SETTINGS,
+    // A frame is a Ready's messages: never hold it back to coalesce with later writes.
+    createConnection: () => net.connect({ host, port, noDelay: true }),
+  });
+  session.on('connect', () => session.setLocalWindowSize(HTTP2_WINDOW_BYTES));
+  session.on('error', () => undefined); // every call on it fails and says so
+  return session;
 }
 
 /** "http://127.0.0.1:24000" → "127.0.0.1:24000". */
@@ -94,17 +158,17 @@ export function grpcAddress(url: string): string {
 
 class PeerStream {
   private queue: Message[] = [];
-  private call: grpc.ClientWritableStream<Frame> | undefined;
+  private session: http2.ClientHttp2Session | undefined;
+  private call: ClientCall | undefined;
   private backoffMs = RECONNECT_BACKOFF_MIN_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** The call whose full buffer holds further writes back until it drains. */
-  private awaitingDrain: grpc.ClientWritableStream<Frame> | undefined;
+  private awaitingDrain: ClientCall | undefined;
 
   constructor(
     readonly id: number,
     readonly address: string,
-    readonly client: ServiceClient,
     private readonly clusterId: string,
     private readonly handlers: TransportHandlers,
   ) {}
@@ -122,13 +186,14 @@ class PeerStream {
   flush(): void {
     if (this.reconnectTimer !== undefined || this.closed || this.awaitingDrain !== undefined) return;
     const call = this.call ?? this.open();
+    const { frame } = raftCodecs();
     while (this.queue.length > 0) {
       const batch = this.takeFrame();
-      const ok = call.write({ payload: pack(batch), cluster_id: this.clusterId });
+      const ok = call.write(frame.encode({ payload: pack(batch), cluster_id: this.clusterId }));
       if (!ok) {
         // The stream's buffer is full: queue (bounded) until it drains.
         this.awaitingDrain = call;
-        call.once('drain', () => {
+        call.onDrain(() => {
           if (this.awaitingDrain !== call) return;
           this.awaitingDrain = undefined;
           this.flush();
@@ -152,16 +217,33 @@ class PeerStream {
     return this.queue.splice(0, n);
   }
 
-  private open(): grpc.ClientWritableStream<Frame> {
-    const call = this.client.Stream((err) => {
-      if (this.call === call) this.fail(err);
+  /** The connection to the peer, dialled again if the last one closed. */
+  connection(): http2.ClientHttp2Session {
+    const current = this.session;
+    if (current !== undefined && !current.closed && !current.destroyed) return current;
+    const session = connect(this.address);
+    session.on('close', () => {
+      if (this.session === session) this.session = undefined;
     });
-    call.on('error', () => undefined); // reported through the callback above
+    this.session = session;
+    return session;
+  }
+
+  private open(): ClientCall {
+    const call = startCall(this.connection(), PATH.Stream, MAX_RECEIVE_MESSAGE_BYTES);
     this.call = call;
+    call.done.then(
+      () => {
+        if (this.call === call) this.fail(null);
+      },
+      (err: unknown) => {
+        if (this.call === call) this.fail(err instanceof GrpcStatusError ? err : new GrpcStatusError(GrpcCode.Unknown, String(err)));
+      },
+    );
     return call;
   }
 
-  private fail(err: grpc.ServiceError | null): void {
+  private fail(err: GrpcStatusError | null): void {
     this.call = undefined;
     this.awaitingDrain = undefined;
     if (this.closed) return;
@@ -188,19 +270,29 @@ class PeerStream {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.call?.end();
     this.call = undefined;
-    this.client.close();
+    const session = this.session;
+    this.session = undefined;
+    if (session !== undefined) {
+      // Let the end of the stream go out, then cut whatever is left.
+      session.close();
+      setTimeout(() => session.destroy(), SHUTDOWN_GRACE_MS).unref();
+    }
   }
 }
 
+/** How an incoming stream is ended: with `status`, or OK. */
+type EndInbound = (status?: { code: GrpcCode; details: string }) => void;
+
 export class GrpcTransport {
-  private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES });
+  private readonly server = http2.createServer({ settings: HTTP2_SETTINGS });
+  /** Connections peers opened to this member, cut at close. */
+  private readonly serverSessions = new Set<http2.ServerHttp2Session>();
   private readonly peers = new Map<number, PeerStream>();
-  private readonly svc = raftService();
   private handlers: TransportHandlers | undefined;
   /** Members removed from the cluster: their streams are ended and refused. */
   private removed: ReadonlySet<number> = new Set();
   /** Incoming streams by sender, so a removed sender's can be ended. */
-  private readonly inbound = new Map<number, Set<(status: Partial<grpc.StatusObject>) => void>>();
+  private readonly inbound = new Map<number, Set<EndInbound>>();
   /** When each peer's last message arrived (Date.now()). */
   private readonly lastHeardMs = new Map<number, number>();
 
@@ -210,12 +302,25 @@ export class GrpcTransport {
     /** A chaos failpoint: peers to cut off (network-faults.ts); absent in normal runs. */
     private readonly faults?: NetworkFaults,
   ) {
-    this.server.addService(this.svc.service, {
-      Stream: (call: grpc.ServerReadableStream<Frame, object>, cb: grpc.sendUnaryData<object>) => this.serveStream(call, cb),
-      Snapshot: (call: grpc.ServerReadableStream<SnapshotChunk, object>, cb: grpc.sendUnaryData<object>) =>
-        this.serveSnapshot(call, cb),
-      Members: (call: grpc.ServerUnaryCall<MembersRequest, MembersReply>, cb: grpc.sendUnaryData<MembersReply>) =>
-        this.serveMembers(call, cb),
+    raftCodecs(); // load the .proto now, not on the first message
+    this.server.on('connection', (socket: net.Socket) => socket.setNoDelay(true));
+    this.server.on('session', (session) => {
+      this.serverSessions.add(session);
+      session.setLocalWindowSize(HTTP2_WINDOW_BYTES);
+      session.on('error', () => undefined); // its streams end and say so
+      session.on('close', () => this.serverSessions.delete(session));
+    });
+    serveGrpc(this.server, MAX_RECEIVE_MESSAGE_BYTES, (call) => {
+      switch (call.path) {
+        case PATH.Stream:
+          return this.serveStream(call);
+        case PATH.Snapshot:
+          return this.serveSnapshot(call);
+        case PATH.Members:
+          return this.serveMembers(call);
+        default:
+          return undefined;
+      }
     });
   }
 
@@ -225,24 +330,21 @@ export class GrpcTransport {
 
   /** Listens for peers on `url` (host:port). Resolves with the bound port. */
   listen(url: string): Promise<number> {
+    const { host, port } = hostAndPort(grpcAddress(url));
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(grpcAddress(url), grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err === null ? resolve(port) : reject(err),
-      );
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.removeListener('error', onError);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : port);
+      });
     });
   }
 
   addPeer(id: number, url: string): void {
     if (id === this.selfId || this.peers.has(id)) return;
-    const client = new this.svc.Client(grpcAddress(url), grpc.credentials.createInsecure(), {
-      'grpc.max_send_message_length': MAX_RECEIVE_MESSAGE_BYTES,
-      // gRPC's own reconnect backoff grows to 2 minutes; a member that comes up
-      // (a restart, or a new member started after `member add`) should be reached
-      // as soon as our own backoff allows.
-      'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MIN_MS,
-      'grpc.max_reconnect_backoff_ms': RECONNECT_BACKOFF_MAX_MS,
-    });
-    this.peers.set(id, new PeerStream(id, grpcAddress(url), client, this.clusterId, this.mustHandlers()));
+    this.peers.set(id, new PeerStream(id, grpcAddress(url), this.clusterId, this.mustHandlers()));
   }
 
   /** Makes the peer set exactly `wanted` (id → URL): adds, removes, and re-dials peers whose URL changed. */
@@ -301,13 +403,14 @@ export class GrpcTransport {
     // frames a moment, then cut the rest (Raft resends whatever was lost).
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        this.server.forceShutdown();
+        for (const session of this.serverSessions) session.destroy();
         resolve();
       }, SHUTDOWN_GRACE_MS);
-      this.server.tryShutdown(() => {
+      this.server.close(() => {
         clearTimeout(timer);
         resolve();
       });
+      for (const session of this.serverSessions) session.close();
     });
   }
 
@@ -322,129 +425,159 @@ export class GrpcTransport {
     return this.handlers;
   }
 
-  private serveStream(call: grpc.ServerReadableStream<Frame, object>, cb: grpc.sendUnaryData<object>): void {
+  private serveStream(call: ServerCall): ServerCallHandlers {
+    const { frame: frameCodec, streamAck } = raftCodecs();
     let from: number | undefined;
-    let ended = false;
-    /** Ends the call once: with `status`, or OK; `answer` false when the call already failed. */
-    const end = (status?: Partial<grpc.StatusObject>, answer = true): void => {
-      if (ended) return;
-      ended = true;
+    /** Ends the call once: with `status`, or OK; a call that went away is only forgotten. */
+    const end = (status?: { code: GrpcCode; details: string }, answer = true): void => {
       if (from !== undefined) this.inbound.get(from)?.delete(end);
       if (from !== undefined && this.inbound.get(from)?.size === 0) this.inbound.delete(from);
       if (!answer) return;
-      if (status === undefined) cb(null, {});
-      else cb(status);
+      call.finish(status === undefined ? { message: streamAck.encode({}) } : { status: status.code, details: status.details });
     };
-    call.on('data', (frame: Frame) => {
-      if (ended) return;
-      if (frame.cluster_id !== this.clusterId) {
-        call.destroy(new Error(`frame from cluster ${frame.cluster_id}, this is cluster ${this.clusterId}`));
-        return;
-      }
-      let decoded: unknown;
-      try {
-        decoded = unpack(frame.payload);
-      } catch {
-        return; // malformed frame: drop it, Raft will resend
-      }
-      if (!Array.isArray(decoded)) return;
-      for (const m of decoded as Message[]) {
-        if (typeof m !== 'object' || m === null || m.to !== this.selfId) continue;
-        if (from === undefined) {
-          from = m.from;
-          this.inbound.set(from, (this.inbound.get(from) ?? new Set()).add(end));
+    return {
+      onMessage: (bytes) => {
+        if (call.finished) return;
+        let frame: Frame;
+        try {
+          frame = frameCodec.decode(bytes);
+        } catch {
+          return; // malformed frame: drop it, Raft will resend
         }
-        if (this.removed.has(m.from)) return end({ code: MEMBER_REMOVED_STATUS, details: MEMBER_REMOVED_MESSAGE });
-        if (this.isCutOff(m.from)) continue;
-        this.lastHeardMs.set(m.from, Date.now());
-        this.peers.get(m.from)?.markHealthy();
-        this.handlers?.onMessage(m);
-      }
-    });
-    call.on('end', () => end());
-    call.on('error', () => end(undefined, false));
-    call.on('close', () => end(undefined, false));
+        if (frame.cluster_id !== this.clusterId) {
+          end({ code: GrpcCode.FailedPrecondition, details: `frame from cluster ${frame.cluster_id}, this is cluster ${this.clusterId}` });
+          return;
+        }
+        let decoded: unknown;
+        try {
+          decoded = unpack(frame.payload);
+        } catch {
+          return; // malformed frame: drop it, Raft will resend
+        }
+        if (!Array.isArray(decoded)) return;
+        for (const m of decoded as Message[]) {
+          if (typeof m !== 'object' || m === null || m.to !== this.selfId) continue;
+          if (from === undefined) {
+            from = m.from;
+            this.inbound.set(from, (this.inbound.get(from) ?? new Set()).add(end));
+          }
+          if (this.removed.has(m.from)) return end({ code: MEMBER_REMOVED_STATUS, details: MEMBER_REMOVED_MESSAGE });
+          if (this.isCutOff(m.from)) continue;
+          this.lastHeardMs.set(m.from, Date.now());
+          this.peers.get(m.from)?.markHealthy();
+          this.handlers?.onMessage(m);
+        }
+      },
+      onEnd: () => end(),
+      onAbort: () => end(undefined, false),
+    };
   }
 
-  private serveMembers(call: grpc.ServerUnaryCall<MembersRequest, MembersReply>, cb: grpc.sendUnaryData<MembersReply>): void {
-    if (call.request.cluster_id !== this.clusterId) {
-      cb({ code: grpc.status.FAILED_PRECONDITION, details: `this is cluster ${this.clusterId}, not ${call.request.cluster_id}` });
-      return;
-    }
-    const membership = this.handlers?.membership?.();
-    if (membership === undefined) {
-      cb({ code: grpc.status.UNAVAILABLE, details: 'the membership is not known yet' });
-      return;
-    }
-    cb(null, { payload: pack(membership) });
+  private serveMembers(call: ServerCall): ServerCallHandlers {
+    const { membersRequest, membersReply } = raftCodecs();
+    let request: MembersRequest | undefined;
+    return {
+      onMessage: (bytes) => {
+        try {
+          request ??= membersRequest.decode(bytes);
+        } catch {
+          call.finish({ status: GrpcCode.InvalidArgument, details: 'malformed MembersRequest' });
+        }
+      },
+      onEnd: () => {
+        if (call.finished) return;
+        if (request === undefined) return call.finish({ status: GrpcCode.InvalidArgument, details: 'no MembersRequest' });
+        if (request.cluster_id !== this.clusterId) {
+          return call.finish({ status: GrpcCode.FailedPrecondition, details: `this is cluster ${this.clusterId}, not ${request.cluster_id}` });
+        }
+        const membership = this.handlers?.membership?.();
+        if (membership === undefined) return call.finish({ status: GrpcCode.Unavailable, details: 'the membership is not known yet' });
+        call.finish({ message: membersReply.encode({ payload: pack(membership) }) });
+      },
+      onAbort: () => undefined,
+    };
   }
 
-  private serveSnapshot(call: grpc.ServerReadableStream<SnapshotChunk, object>, cb: grpc.sendUnaryData<object>): void {
+  private serveSnapshot(call: ServerCall): ServerCallHandlers {
+    const { snapshotChunk, snapshotAck } = raftCodecs();
     let header: Message | undefined;
     let expectedCrc = 0;
     let totalBytes = 0;
     const parts: Buffer[] = [];
     let received = 0;
-    call.on('data', (chunk: SnapshotChunk) => {
-      if (header === undefined) {
-        if (chunk.cluster_id !== this.clusterId) return call.destroy(new Error('snapshot from another cluster'));
-        header = unpack(chunk.header) as Message;
-        expectedCrc = chunk.crc32;
-        totalBytes = chunk.total_bytes;
-      }
-      received += chunk.data.byteLength;
-      if (received > totalBytes) return call.destroy(new Error(`snapshot larger than announced ${totalBytes} bytes`));
-      parts.push(chunk.data);
-    });
-    call.on('end', () => {
-      const data = Buffer.concat(parts);
-      if (header?.snapshot === undefined || data.byteLength !== totalBytes || crc32(data) !== expectedCrc) {
-        cb(null, { ok: false, error: 'snapshot incomplete or checksum mismatch' });
-        return;
-      }
-      const m: Message = { ...header, snapshot: { metadata: header.snapshot.metadata, data: new Uint8Array(data) } };
-      if (this.isCutOff(m.from)) {
-        cb(null, { ok: false, error: 'link cut by a network fault' });
-        return;
-      }
-      this.handlers?.onMessage(m);
-      cb(null, { ok: true, error: '' });
-    });
-    call.on('error', () => undefined);
+    const refuse = (details: string): void => call.finish({ status: GrpcCode.FailedPrecondition, details });
+    return {
+      onMessage: (bytes) => {
+        if (call.finished) return;
+        let chunk: SnapshotChunk;
+        try {
+          chunk = snapshotChunk.decode(bytes);
+        } catch {
+          return refuse('malformed snapshot chunk');
+        }
+        if (header === undefined) {
+          if (chunk.cluster_id !== this.clusterId) return refuse('snapshot from another cluster');
+          try {
+            header = unpack(chunk.header) as Message;
+          } catch {
+            return refuse('malformed snapshot header');
+          }
+          expectedCrc = chunk.crc32;
+          totalBytes = chunk.total_bytes;
+        }
+        received += chunk.data.byteLength;
+        if (received > totalBytes) return refuse(`snapshot larger than announced ${totalBytes} bytes`);
+        parts.push(chunk.data);
+      },
+      onEnd: () => {
+        if (call.finished) return;
+        const answer = (ok: boolean, error: string): void => call.finish({ message: snapshotAck.encode({ ok, error }) });
+        const data = Buffer.concat(parts);
+        if (header?.snapshot === undefined || data.byteLength !== totalBytes || crc32(data) !== expectedCrc) {
+          return answer(false, 'snapshot incomplete or checksum mismatch');
+        }
+        const m: Message = { ...header, snapshot: { metadata: header.snapshot.metadata, data: new Uint8Array(data) } };
+        if (this.isCutOff(m.from)) return answer(false, 'link cut by a network fault');
+        this.handlers?.onMessage(m);
+        answer(true, '');
+      },
+      onAbort: () => undefined,
+    };
   }
 
   private async sendSnapshot(peer: PeerStream, m: Message): Promise<void> {
+    const { snapshotChunk, snapshotAck } = raftCodecs();
     const snap = m.snapshot!;
     const data = Buffer.from(snap.data.buffer, snap.data.byteOffset, snap.data.byteLength);
     const header = pack({ ...m, snapshot: { metadata: snap.metadata, data: new Uint8Array() } });
-    const client = peer.client;
-    const ok = await new Promise<boolean>((resolve) => {
-      const call = client.Snapshot({ deadline: Date.now() + SNAPSHOT_SEND_DEADLINE_MS }, (err, ack) =>
-        resolve(err === null && ack?.ok === true),
-      );
-      call.on('error', () => undefined);
-      let offset = 0;
-      const writeNext = (): void => {
-        while (offset < data.byteLength || offset === 0) {
-          const slice = data.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES);
-          const first = offset === 0;
-          offset += Math.max(slice.byteLength, 1);
-          const more = call.write({
+    const call = startCall(peer.connection(), PATH.Snapshot, MAX_RECEIVE_MESSAGE_BYTES, SNAPSHOT_SEND_DEADLINE_MS);
+    let offset = 0;
+    const writeNext = (): void => {
+      while (offset < data.byteLength || offset === 0) {
+        const slice = data.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES);
+        const first = offset === 0;
+        offset += Math.max(slice.byteLength, 1);
+        const more = call.write(
+          snapshotChunk.encode({
             header: first ? header : Buffer.alloc(0),
             data: slice,
             total_bytes: first ? data.byteLength : 0,
             crc32: first ? crc32(data) : 0,
             cluster_id: this.clusterId,
-          });
-          if (!more && offset < data.byteLength) {
-            call.once('drain', writeNext);
-            return;
-          }
+          }),
+        );
+        if (!more && offset < data.byteLength) {
+          call.onDrain(writeNext);
+          return;
         }
-        call.end();
-      };
-      writeNext();
-    });
+      }
+      call.end();
+    };
+    writeNext();
+    const ok = await call.done.then(
+      (reply) => reply !== undefined && snapshotAck.decode(reply).ok,
+      () => false,
+    );
     this.handlers?.onSnapshotStatus(peer.id, ok);
   }
 }
@@ -454,20 +587,17 @@ export class GrpcTransport {
  * Members), bounded by `deadlineMs`. Rejects with the peer's status when it is of
  * another cluster or does not know the membership yet.
  */
-export function fetchPeerMembership(peerUrl: string, clusterId: string, deadlineMs: number): Promise<unknown> {
-  const { Client } = raftService();
-  const client = new Client(grpcAddress(peerUrl), grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
-  });
-  return new Promise<unknown>((resolve, reject) => {
-    client.Members({ cluster_id: clusterId }, { deadline: Date.now() + deadlineMs }, (err, reply) => {
-      client.close();
-      if (err !== null) return reject(err);
-      try {
-        resolve(unpack(reply?.payload ?? Buffer.alloc(0)));
-      } catch (decodeErr) {
-        reject(decodeErr instanceof Error ? decodeErr : new Error(String(decodeErr)));
-      }
-    });
-  });
+export async function fetchPeerMembership(peerUrl: string, clusterId: string, deadlineMs: number): Promise<unknown> {
+  const { membersRequest, membersReply } = raftCodecs();
+  const session = connect(grpcAddress(peerUrl));
+  try {
+    const call = startCall(session, PATH.Members, MAX_RECEIVE_MESSAGE_BYTES, deadlineMs);
+    call.write(membersRequest.encode({ cluster_id: clusterId }));
+    call.end();
+    const reply = await call.done;
+    if (reply === undefined) throw new GrpcStatusError(GrpcCode.Internal, 'the Members call answered no message');
+    return unpack(membersReply.decode(reply).payload);
+  } finally {
+    session.destroy();
+  }
 }
