@@ -29,3 +29,43 @@ export function pack(value: unknown, packr: Packr = defaultPackr): Buffer {
   packr.useBuffer(Buffer.allocUnsafeSlow(SMALL_BUFFER_BYTES));
   return own;
 }
+
+const MSGPACK_FIXMAP = 0x80;
+const MSGPACK_MAP16 = 0xde;
+const MSGPACK_FIXSTR = 0xa0;
+const MSGPACK_BIN32 = 0xc6;
+
+/**
+ * The msgpack map of `value` (an object) with one more entry, `key` → `bytes`,
+ * in one buffer of the exact size. `bytes` is copied once, where packing it
+ * with the rest would copy it into a growing buffer several times over; worth
+ * it for large bytes (a snapshot image). Any msgpack decoder reads one map.
+ */
+export function packWithBytes(value: object, key: string, bytes: Uint8Array, packr: Packr = defaultPackr): Uint8Array {
+  const head = pack(value, packr);
+  let count: number;
+  let body: Uint8Array;
+  if ((head[0]! & 0xf0) === MSGPACK_FIXMAP) {
+    count = head[0]! & 0x0f;
+    body = head.subarray(1);
+  } else if (head[0] === MSGPACK_MAP16) {
+    count = head.readUInt16BE(1);
+    body = head.subarray(3);
+  } else {
+    throw new TypeError(`packWithBytes needs an object with fewer than 65535 keys; msgpackr wrote 0x${head[0]!.toString(16)}`);
+  }
+  const keyBytes = Buffer.from(key, 'utf8');
+  if (keyBytes.length >= 32) throw new RangeError(`key ${key} is longer than a msgpack fixstr`);
+  const out = Buffer.allocUnsafeSlow(3 + body.length + 1 + keyBytes.length + 5 + bytes.length);
+  let p = out.writeUInt8(MSGPACK_MAP16, 0);
+  p = out.writeUInt16BE(count + 1, p);
+  out.set(body, p);
+  p += body.length;
+  p = out.writeUInt8(MSGPACK_FIXSTR | keyBytes.length, p);
+  out.set(keyBytes, p);
+  p += keyBytes.length;
+  p = out.writeUInt8(MSGPACK_BIN32, p);
+  p = out.writeUInt32BE(bytes.length, p);
+  out.set(bytes, p);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}

@@ -1,9 +1,9 @@
 /**
  * Raft peer transport over gRPC (proto/raft.proto), spoken directly over
- * node:http2 (grpc-wire.ts). Each member keeps one HTTP/2 connection and one
- * outgoing client stream per peer, fed from a bounded queue; snapshots go on a
- * separate chunked call. Connection failures drop the stream, report the peer
- * unreachable to Raft, and reconnect with capped exponential backoff.
+ * node:http2 (grpc-wire.ts; the service's paths and messages are in
+ * peer-service.ts). This is the member's side of it: the server its peers
+ * stream to, and sending, one outgoing stream per peer fed from a bounded
+ * queue (peer-stream.ts); snapshots go on a separate chunked call.
  *
  * Raft tolerates lost messages, so when a peer's queue is full the message is
  * dropped (and the peer reported unreachable) rather than buffered without bound.
@@ -15,270 +15,39 @@
  * to stop. A joining member asks a peer for the membership (`fetchPeerMembership`)
  * to learn its own id.
  */
-import type * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { unpack } from 'msgpackr';
 import { crc32 } from 'node:zlib';
-import type { NetworkFaults } from './network-faults.js';
-import { GrpcCode, GrpcStatusError, serveGrpc, startCall, type ClientCall, type ServerCall, type ServerCallHandlers } from './grpc-wire.js';
-import { loadProto } from '../../proto/load.js';
 import { pack } from '../../proto/msgpack.js';
 import type { Message } from '../core/types.js';
-import { MessageType, entriesBytes } from '../core/types.js';
+import { MessageType } from '../core/types.js';
+import { GrpcCode, serveGrpc, startCall, type ServerCall, type ServerCallHandlers } from './grpc-wire.js';
+import type { NetworkFaults } from './network-faults.js';
+import {
+  HTTP2_SETTINGS,
+  HTTP2_WINDOW_BYTES,
+  MAX_RECEIVE_MESSAGE_BYTES,
+  MEMBER_REMOVED_MESSAGE,
+  MEMBER_REMOVED_STATUS,
+  PATH,
+  SHUTDOWN_GRACE_MS,
+  grpcAddress,
+  hostAndPort,
+  raftCodecs,
+  type Frame,
+  type MembersRequest,
+  type SnapshotChunk,
+  type TransportHandlers,
+} from './peer-service.js';
+import { PeerStream } from './peer-stream.js';
 
-/** Messages queued per peer. etcd buffers 4096 per stream; a heartbeat-only peer needs a handful. */
-export const MAX_QUEUED_MESSAGES_PER_PEER = 4096;
-/** Messages per frame: one Ready's messages to a peer usually fit in one. */
-export const MAX_MESSAGES_PER_FRAME = 256;
-/** Frames stay well under MAX_RECEIVE_MESSAGE_BYTES; one message larger than this travels alone. */
-export const FRAME_BYTES_TARGET = 4 * 1024 * 1024;
+export type { TransportHandlers } from './peer-service.js';
+
 /** Snapshot chunk size: well under gRPC's default 4 MiB message limit. */
 export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
-/** Reconnect backoff bounds. */
-export const RECONNECT_BACKOFF_MIN_MS = 50;
-export const RECONNECT_BACKOFF_MAX_MS = 2000;
 /** A snapshot transfer that takes longer than this is abandoned and reported failed. */
 export const SNAPSHOT_SEND_DEADLINE_MS = 5 * 60 * 1000;
-/** How long close() waits for peers' streams to end before cutting them. */
-export const SHUTDOWN_GRACE_MS = 200;
-/** Largest frame a peer may send us: a full append message plus headroom. */
-export const MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024;
-/** etcd's words to a removed member; the status detail a removed member's streams end with. */
-export const MEMBER_REMOVED_MESSAGE = 'the member has been permanently removed from the cluster';
-const MEMBER_REMOVED_STATUS = GrpcCode.FailedPrecondition;
-/** HTTP/2 flow-control window per stream and connection: a full append frame flows without waiting for window updates. */
-const HTTP2_WINDOW_BYTES = 4 * 1024 * 1024;
-const HTTP2_SETTINGS: http2.Settings = { initialWindowSize: HTTP2_WINDOW_BYTES };
-
-const PATH = {
-  Stream: '/strake.raft.RaftPeer/Stream',
-  Snapshot: '/strake.raft.RaftPeer/Snapshot',
-  Members: '/strake.raft.RaftPeer/Members',
-} as const;
-
-export interface TransportHandlers {
-  onMessage(m: Message): void;
-  onUnreachable(peerId: number): void;
-  onSnapshotStatus(peerId: number, ok: boolean): void;
-  /** Peer `reporterId` says this member was removed from the cluster. */
-  onRemoved?(reporterId: number): void;
-  /** The membership to answer a joining member's Members request with (msgpack-able). */
-  membership?(): unknown;
-}
-
-interface Frame {
-  payload: Buffer;
-  cluster_id: string;
-}
-
-interface SnapshotChunk {
-  header: Buffer;
-  data: Buffer;
-  total_bytes: number;
-  crc32: number;
-  cluster_id: string;
-}
-
-interface MembersRequest {
-  cluster_id: string;
-}
-
-interface MembersReply {
-  payload: Buffer;
-}
-
-interface StreamAck {}
-
-interface SnapshotAck {
-  ok: boolean;
-  error: string;
-}
-
-/** One message type's protobuf codec (proto/raft.proto, through the shared proto-loader options). */
-interface Codec<T> {
-  encode(value: T): Buffer;
-  decode(bytes: Buffer): T;
-}
-
-interface RaftCodecs {
-  frame: Codec<Frame>;
-  streamAck: Codec<StreamAck>;
-  snapshotChunk: Codec<SnapshotChunk>;
-  snapshotAck: Codec<SnapshotAck>;
-  membersRequest: Codec<MembersRequest>;
-  membersReply: Codec<MembersReply>;
-}
-
-let codecs: RaftCodecs | undefined;
-
-/** The RaftPeer messages' codecs, from the service definition the .proto file gives. */
-function raftCodecs(): RaftCodecs {
-  if (codecs !== undefined) return codecs;
-  const pkg = loadProto(['raft.proto']) as unknown as { strake: { raft: { RaftPeer: grpc.ServiceClientConstructor } } };
-  const svc = pkg.strake.raft.RaftPeer.service;
-  const request = <T>(method: keyof typeof PATH): Codec<T> => ({ encode: svc[method]!.requestSerialize, decode: svc[method]!.requestDeserialize });
-  const response = <T>(method: keyof typeof PATH): Codec<T> => ({ encode: svc[method]!.responseSerialize, decode: svc[method]!.responseDeserialize });
-  codecs = {
-    frame: request('Stream'),
-    streamAck: response('Stream'),
-    snapshotChunk: request('Snapshot'),
-    snapshotAck: response('Snapshot'),
-    membersRequest: request('Members'),
-    membersReply: response('Members'),
-  };
-  return codecs;
-}
-
-/** "127.0.0.1:24000" or "[::1]:24000" → host and port. */
-function hostAndPort(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  const port = Number(address.slice(colon + 1));
-  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`not host:port: ${address}`);
-  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), port };
-}
-
-/** An HTTP/2 connection to `address`, for the peer calls. */
-function connect(address: string): http2.ClientHttp2Session {
-  const { host, port } = hostAndPort(address);
-  const session = http2.connect(`http://${address}`, {
-    settings: HTTP2_SETTINGS,
-    // A frame is a Ready's messages: never hold it back to coalesce with later writes.
-    createConnection: () => net.connect({ host, port, noDelay: true }),
-  });
-  session.on('connect', () => session.setLocalWindowSize(HTTP2_WINDOW_BYTES));
-  session.on('error', () => undefined); // every call on it fails and says so
-  return session;
-}
-
-/** "http://127.0.0.1:24000" → "127.0.0.1:24000". */
-export function grpcAddress(url: string): string {
-  return url.replace(/^[a-z]+:\/\//, '').replace(/\/+$/, '');
-}
-
-class PeerStream {
-  private queue: Message[] = [];
-  private session: http2.ClientHttp2Session | undefined;
-  private call: ClientCall | undefined;
-  private backoffMs = RECONNECT_BACKOFF_MIN_MS;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private closed = false;
-  /** The call whose full buffer holds further writes back until it drains. */
-  private awaitingDrain: ClientCall | undefined;
-
-  constructor(
-    readonly id: number,
-    readonly address: string,
-    private readonly clusterId: string,
-    private readonly handlers: TransportHandlers,
-  ) {}
-
-  enqueue(m: Message): void {
-    if (this.closed) return;
-    if (this.queue.length >= MAX_QUEUED_MESSAGES_PER_PEER) {
-      this.handlers.onUnreachable(this.id);
-      return;
-    }
-    this.queue.push(m);
-  }
-
-  /** Writes what is queued (one frame per MAX_MESSAGES_PER_FRAME); called once per send, after the whole batch is queued. */
-  flush(): void {
-    if (this.reconnectTimer !== undefined || this.closed || this.awaitingDrain !== undefined) return;
-    const call = this.call ?? this.open();
-    const { frame } = raftCodecs();
-    while (this.queue.length > 0) {
-      const batch = this.takeFrame();
-      const ok = call.write(frame.encode({ payload: pack(batch), cluster_id: this.clusterId }));
-      if (!ok) {
-        // The stream's buffer is full: queue (bounded) until it drains.
-        this.awaitingDrain = call;
-        call.onDrain(() => {
-          if (this.awaitingDrain !== call) return;
-          this.awaitingDrain = undefined;
-          this.flush();
-        });
-        return;
-      }
-    }
-  }
-
-  /** The next messages that fit one frame (by count and estimated bytes). */
-  private takeFrame(): Message[] {
-    let n = 0;
-    let bytes = 0;
-    while (n < this.queue.length && n < MAX_MESSAGES_PER_FRAME) {
-      const entries = this.queue[n]!.entries;
-      const size = entries === undefined ? 0 : entriesBytes(entries);
-      if (n > 0 && bytes + size > FRAME_BYTES_TARGET) break;
-      bytes += size;
-      n++;
-    }
-    return this.queue.splice(0, n);
-  }
-
-  /** The connection to the peer, dialled again if the last one closed. */
-  connection(): http2.ClientHttp2Session {
-    const current = this.session;
-    if (current !== undefined && !current.closed && !current.destroyed) return current;
-    const session = connect(this.address);
-    session.on('close', () => {
-      if (this.session === session) this.session = undefined;
-    });
-    this.session = session;
-    return session;
-  }
-
-  private open(): ClientCall {
-    const call = startCall(this.connection(), PATH.Stream, MAX_RECEIVE_MESSAGE_BYTES);
-    this.call = call;
-    call.done.then(
-      () => {
-        if (this.call === call) this.fail(null);
-      },
-      (err: unknown) => {
-        if (this.call === call) this.fail(err instanceof GrpcStatusError ? err : new GrpcStatusError(GrpcCode.Unknown, String(err)));
-      },
-    );
-    return call;
-  }
-
-  private fail(err: GrpcStatusError | null): void {
-    this.call = undefined;
-    this.awaitingDrain = undefined;
-    if (this.closed) return;
-    if (err !== null && err.code === MEMBER_REMOVED_STATUS && err.details === MEMBER_REMOVED_MESSAGE) {
-      this.handlers.onRemoved?.(this.id);
-    } else if (err !== null) {
-      this.handlers.onUnreachable(this.id);
-    }
-    // Messages queued for a dead stream are stale by the time it reconnects; Raft resends.
-    this.queue = [];
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.flush();
-    }, this.backoffMs);
-    this.backoffMs = Math.min(this.backoffMs * 2, RECONNECT_BACKOFF_MAX_MS);
-  }
-
-  markHealthy(): void {
-    this.backoffMs = RECONNECT_BACKOFF_MIN_MS;
-  }
-
-  close(): void {
-    this.closed = true;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    this.call?.end();
-    this.call = undefined;
-    const session = this.session;
-    this.session = undefined;
-    if (session !== undefined) {
-      // Let the end of the stream go out, then cut whatever is left.
-      session.close();
-      setTimeout(() => session.destroy(), SHUTDOWN_GRACE_MS).unref();
-    }
-  }
-}
 
 /** How an incoming stream is ended: with `status`, or OK. */
 type EndInbound = (status?: { code: GrpcCode; details: string }) => void;
@@ -579,25 +348,5 @@ export class GrpcTransport {
       () => false,
     );
     this.handlers?.onSnapshotStatus(peer.id, ok);
-  }
-}
-
-/**
- * Asks the member at `peerUrl` for the membership it applied (proto/raft.proto
- * Members), bounded by `deadlineMs`. Rejects with the peer's status when it is of
- * another cluster or does not know the membership yet.
- */
-export async function fetchPeerMembership(peerUrl: string, clusterId: string, deadlineMs: number): Promise<unknown> {
-  const { membersRequest, membersReply } = raftCodecs();
-  const session = connect(grpcAddress(peerUrl));
-  try {
-    const call = startCall(session, PATH.Members, MAX_RECEIVE_MESSAGE_BYTES, deadlineMs);
-    call.write(membersRequest.encode({ cluster_id: clusterId }));
-    call.end();
-    const reply = await call.done;
-    if (reply === undefined) throw new GrpcStatusError(GrpcCode.Internal, 'the Members call answered no message');
-    return unpack(membersReply.decode(reply).payload);
-  } finally {
-    session.destroy();
   }
 }

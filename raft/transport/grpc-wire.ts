@@ -17,7 +17,6 @@ import * as http2 from 'node:http2';
 /** gRPC status codes used here (the public gRPC numbering). */
 export const GrpcCode = {
   Ok: 0,
-  Cancelled: 1,
   Unknown: 2,
   InvalidArgument: 3,
   DeadlineExceeded: 4,
@@ -101,8 +100,20 @@ export class MessageDecoder {
     return out;
   }
 
+  /** Drops the next `n` bytes (the prefix) without copying them. */
   private skip(n: number): void {
-    this.take(n);
+    let left = n;
+    while (left > 0) {
+      const first = this.pending[0]!;
+      if (first.byteLength <= left) {
+        left -= first.byteLength;
+        this.pending.shift();
+      } else {
+        this.pending[0] = first.subarray(left);
+        left = 0;
+      }
+    }
+    this.pendingBytes -= n;
   }
 
   /** The next `n` bytes, copied out. */
@@ -221,8 +232,6 @@ export interface ClientCall {
   onDrain(listener: () => void): void;
   /** Half-closes: no more request messages. */
   end(): void;
-  /** Resets the call (the response, if any, is dropped; `done` rejects with CANCELLED). */
-  cancel(): void;
   readonly done: Promise<Buffer | undefined>;
 }
 
@@ -302,10 +311,6 @@ export function startCall(session: http2.ClientHttp2Session, path: string, maxMe
     write: (message) => stream.write(frameMessage(message)),
     onDrain: (listener) => void stream.once('drain', listener),
     end: () => void stream.end(),
-    cancel: () => {
-      localError ??= new GrpcStatusError(GrpcCode.Cancelled, 'cancelled by this side');
-      stream.close(http2.constants.NGHTTP2_CANCEL);
-    },
     done,
   };
 }

@@ -18,7 +18,7 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
-import { fetchPeerMembership } from '../../raft/transport/grpc-transport.js';
+import { fetchPeerMembership } from '../../raft/transport/peer-service.js';
 import type { Member } from '../etcd-server/types.js';
 import type { InitialMember } from './initial-cluster.js';
 import { formatId } from './member-id.js';

@@ -8,7 +8,7 @@
  * decoders that predate it ignore it.
  */
 import { Packr } from 'msgpackr';
-import { pack as packBytes } from '../../proto/msgpack.js';
+import { pack } from '../../proto/msgpack.js';
 import { isRaisedAlarmType, type AlarmChange } from './alarms.js';
 import type { MemberContext } from './members.js';
 
@@ -30,18 +30,18 @@ export function encodeProposal(p: Proposal): Uint8Array {
   switch (p.kind) {
     case 'kv': {
       const head = [FORMAT_VERSION, p.requestId, p.kind, p.command];
-      return pack(p.quotaBytes === undefined ? head : [...head, p.quotaBytes]);
+      return encode(p.quotaBytes === undefined ? head : [...head, p.quotaBytes]);
     }
     case 'memberAttributes':
-      return pack([FORMAT_VERSION, p.requestId, p.kind, { memberId: p.memberId, attributes: p.attributes }]);
+      return encode([FORMAT_VERSION, p.requestId, p.kind, { memberId: p.memberId, attributes: p.attributes }]);
     case 'alarm':
-      return pack([FORMAT_VERSION, p.requestId, p.kind, { ...p.change }]);
+      return encode([FORMAT_VERSION, p.requestId, p.kind, { ...p.change }]);
   }
 }
 
-function pack(v: unknown[]): Uint8Array {
+function encode(v: unknown[]): Uint8Array {
   // A view of packr's output, not a copy: the packr never writes over bytes it handed out.
-  const b = packBytes(v, packr);
+  const b = pack(v, packr);
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 

@@ -9,7 +9,7 @@
  * ticks), so that what it sent last (the answer to the `member remove` that a
  * removed leader served, the commit index it broadcast) leaves first.
  */
-import { MEMBER_REMOVED_MESSAGE } from '../../raft/transport/grpc-transport.js';
+import { MEMBER_REMOVED_MESSAGE } from '../../raft/transport/peer-service.js';
 
 /** etcd stops a removed member 10 ticks after it applied its removal. */
 export const STOP_DELAY_TICKS = 10;

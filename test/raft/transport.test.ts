@@ -10,7 +10,8 @@ import { pack, unpack } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../raft/core/types.js';
 import { GrpcCode, GrpcStatusError, MessageDecoder, frameMessage } from '../../raft/transport/grpc-wire.js';
-import { GrpcTransport, MEMBER_REMOVED_MESSAGE, fetchPeerMembership, type TransportHandlers } from '../../raft/transport/grpc-transport.js';
+import { GrpcTransport, type TransportHandlers } from '../../raft/transport/grpc-transport.js';
+import { MEMBER_REMOVED_MESSAGE, fetchPeerMembership } from '../../raft/transport/peer-service.js';
 import { loadProto } from '../../proto/load.js';
 import { eventually } from '../../chaos/cluster/poll.js';
 
