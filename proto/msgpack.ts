@@ -37,11 +37,15 @@ const MSGPACK_BIN32 = 0xc6;
 
 /**
  * The msgpack map of `value` (an object) with one more entry, `key` → `bytes`,
- * in one buffer of the exact size. `bytes` is copied once, where packing it
- * with the rest would copy it into a growing buffer several times over; worth
- * it for large bytes (a snapshot image). Any msgpack decoder reads one map.
+ * as two parts: the encoding up to and including the bin header of the last
+ * entry, then `bytes` themselves (not copied). Written one after the other they
+ * are one msgpack map, which any decoder reads; a writer that streams the
+ * parts never copies `bytes`, and one that needs a single buffer copies them
+ * once (packWithBytes), where packing them with the rest would copy them into
+ * a growing buffer several times over. Worth it for large bytes (a snapshot
+ * image).
  */
-export function packWithBytes(value: object, key: string, bytes: Uint8Array, packr: Packr = defaultPackr): Uint8Array {
+export function packWithBytesParts(value: object, key: string, bytes: Uint8Array, packr: Packr = defaultPackr): [Buffer, Uint8Array] {
   const head = pack(value, packr);
   let count: number;
   let body: Uint8Array;
@@ -56,16 +60,24 @@ export function packWithBytes(value: object, key: string, bytes: Uint8Array, pac
   }
   const keyBytes = Buffer.from(key, 'utf8');
   if (keyBytes.length >= 32) throw new RangeError(`key ${key} is longer than a msgpack fixstr`);
-  const out = Buffer.allocUnsafeSlow(3 + body.length + 1 + keyBytes.length + 5 + bytes.length);
-  let p = out.writeUInt8(MSGPACK_MAP16, 0);
-  p = out.writeUInt16BE(count + 1, p);
-  out.set(body, p);
+  const prefix = Buffer.allocUnsafe(3 + body.length + 1 + keyBytes.length + 5);
+  let p = prefix.writeUInt8(MSGPACK_MAP16, 0);
+  p = prefix.writeUInt16BE(count + 1, p);
+  prefix.set(body, p);
   p += body.length;
-  p = out.writeUInt8(MSGPACK_FIXSTR | keyBytes.length, p);
-  out.set(keyBytes, p);
+  p = prefix.writeUInt8(MSGPACK_FIXSTR | keyBytes.length, p);
+  prefix.set(keyBytes, p);
   p += keyBytes.length;
-  p = out.writeUInt8(MSGPACK_BIN32, p);
-  p = out.writeUInt32BE(bytes.length, p);
-  out.set(bytes, p);
+  p = prefix.writeUInt8(MSGPACK_BIN32, p);
+  prefix.writeUInt32BE(bytes.length, p);
+  return [prefix, bytes];
+}
+
+/** packWithBytesParts in one buffer of the exact size: `bytes` is copied once. */
+export function packWithBytes(value: object, key: string, bytes: Uint8Array, packr: Packr = defaultPackr): Uint8Array {
+  const [prefix] = packWithBytesParts(value, key, bytes, packr);
+  const out = Buffer.allocUnsafeSlow(prefix.length + bytes.length);
+  out.set(prefix, 0);
+  out.set(bytes, prefix.length);
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }

@@ -4,6 +4,9 @@
  *
  * Reads are served from an in-memory copy (a MemoryStorage) loaded and verified
  * at open, so the core's synchronous Storage interface never touches disk.
+ * The exception is the snapshot image, which can be as large as the whole key
+ * space and is needed only to catch up a follower: it stays in its file, and
+ * `snapshot()` reads it back when asked (see there).
  * Writes go to LevelDB first, one batch per Ready with `sync: true` when the
  * Ready says so (group commit: one fsync covers every entry of the batch), and
  * only then to memory.
@@ -19,7 +22,8 @@ import { pack } from '../../proto/msgpack.js';
 import { assert } from '../core/assert.js';
 import type { InitialState, Storage } from '../core/storage.js';
 import { MemoryStorage } from '../core/storage.js';
-import type { ConfState, Entry, EntryType, HardState, Ready, Snapshot } from '../core/types.js';
+import { SnapshotTemporarilyUnavailableError } from '../core/errors.js';
+import type { ConfState, Entry, EntryType, HardState, Ready, Snapshot, SnapshotMetadata } from '../core/types.js';
 import { CorruptStorageError, DataDirNotEmptyError } from './errors.js';
 import { seal, unseal } from './checksum.js';
 import { directoryBytes } from './disk-usage.js';
@@ -39,6 +43,8 @@ const ENTRY_PREFIX = 0x65; // 'e'
 /** [start, end) covering every key above: they all begin with one byte below 0xff. */
 const KEY_SPACE_START = Buffer.alloc(0);
 const KEY_SPACE_END = Buffer.from([0xff]);
+/** The image of the snapshot as kept in memory: none (it is in its file). */
+const IMAGE_ON_DISK = new Uint8Array(0);
 
 /** In Node, `level` is classic-level, which has compactRange; the `level` typings leave it out. */
 interface CompactableLevel {
@@ -93,15 +99,30 @@ export async function mustBeEmptyOrMissing(dir: string): Promise<void> {
   if (names.length > 0) throw new DataDirNotEmptyError(dir, names.sort());
 }
 
+/** What open() reads: the log and hard state, and the snapshot with its image. */
+interface Loaded {
+  readonly mem: MemoryStorage;
+  readonly snapshot?: { readonly file: string; readonly image: Snapshot };
+}
+
 export class LevelStorage implements Storage {
   private readonly mem: MemoryStorage;
+  /** The file of the latest snapshot (none before the first). */
+  private snapFile: string | undefined;
+  /** The latest snapshot with its image, read from its file and not yet taken by snapshot(). */
+  private readImage: Snapshot | undefined;
+  private reading = false;
+  private readError: unknown;
 
   private constructor(
     private readonly db: Level<Buffer, Buffer>,
     private readonly snapDir: string,
-    mem: MemoryStorage,
+    loaded: Loaded,
   ) {
-    this.mem = mem;
+    this.mem = loaded.mem;
+    this.snapFile = loaded.snapshot?.file;
+    // The driver restores the state machine from it at start.
+    this.readImage = loaded.snapshot?.image;
   }
 
   /** Opens (or creates) the storage under `dataDir`, verifying every record. */
@@ -113,8 +134,7 @@ export class LevelStorage implements Storage {
     const db = new Level<Buffer, Buffer>(dbDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await db.open();
     try {
-      const mem = await LevelStorage.load(db, dbDir, snapDir);
-      return new LevelStorage(db, snapDir, mem);
+      return new LevelStorage(db, snapDir, await LevelStorage.load(db, dbDir, snapDir));
     } catch (err) {
       await db.close();
       throw err;
@@ -161,8 +181,9 @@ export class LevelStorage implements Storage {
     await this.db.batch().put(KEY_SNAPSHOT, this.snapshotMetaRecord(snap, file)).put(KEY_HARD_STATE, seal(pack(hardState))).write({ sync: true });
   }
 
-  private static async load(db: Level<Buffer, Buffer>, dbDir: string, snapDir: string): Promise<MemoryStorage> {
+  private static async load(db: Level<Buffer, Buffer>, dbDir: string, snapDir: string): Promise<Loaded> {
     const mem = new MemoryStorage();
+    let snapshot: Loaded['snapshot'];
     const snapRecord = await db.get(KEY_SNAPSHOT);
     if (snapRecord !== undefined) {
       const meta = decodeRecord<SnapshotMeta>(snapRecord, dbDir, 'snapshot metadata');
@@ -174,7 +195,10 @@ export class LevelStorage implements Storage {
       if (snap.metadata.index !== meta.index || snap.metadata.term !== meta.term) {
         throw new CorruptStorageError(path, `holds snapshot ${snap.metadata.term}/${snap.metadata.index}, metadata says ${meta.term}/${meta.index}`);
       }
-      if (meta.index > 0) mem.applySnapshot(snap);
+      if (meta.index > 0) {
+        mem.applySnapshot(withoutImage(snap.metadata));
+        snapshot = { file: meta.file, image: snap };
+      }
     }
     const entries: Entry[] = [];
     let expected = mem.lastIndex() + 1;
@@ -194,7 +218,7 @@ export class LevelStorage implements Storage {
       }
       mem.setHardState(hs);
     }
-    return mem;
+    return { mem, ...(snapshot === undefined ? {} : { snapshot }) };
   }
 
   // ---- Storage (reads from memory) ---------------------------------------
@@ -214,8 +238,43 @@ export class LevelStorage implements Storage {
   firstIndex(): number {
     return this.mem.firstIndex();
   }
+  /**
+   * The latest snapshot with its image. The image read at open is handed out
+   * once (the driver restores the state machine from it). After that, a call
+   * starts reading the image from its file and throws
+   * SnapshotTemporarilyUnavailableError; once the read is done, the next call
+   * gets it (a leader asks again at the follower's next response, within a
+   * heartbeat). Nothing keeps the image once it is handed out, so a member
+   * holds it only while it sends it.
+   */
   snapshot(): Snapshot {
-    return this.mem.snapshot();
+    const current = this.mem.snapshot();
+    if (current.metadata.index === 0) return current;
+    if (this.readError !== undefined) throw this.readError;
+    const image = this.readImage;
+    this.readImage = undefined;
+    if (image !== undefined && image.metadata.index === current.metadata.index) return image;
+    this.startReadingImage(current.metadata);
+    throw new SnapshotTemporarilyUnavailableError();
+  }
+
+  private startReadingImage(metadata: SnapshotMetadata): void {
+    if (this.reading) return;
+    assert(this.snapFile !== undefined, () => `snapshot ${metadata.index} has no file`);
+    const path = join(this.snapDir, this.snapFile);
+    this.reading = true;
+    readSnapshotFile(path).then(
+      (snap) => {
+        // A newer snapshot may have replaced it meanwhile; then the next call reads that one.
+        if (snap.metadata.index === this.mem.snapshot().metadata.index) this.readImage = snap;
+      },
+      (err: unknown) => {
+        // Pruned because newer snapshots replaced it: the next call reads the newest.
+        if (metadata.index !== this.mem.snapshot().metadata.index) return;
+        // The file was verified when written or opened: losing it is a storage fault, not a retry.
+        this.readError = err instanceof CorruptStorageError ? err : new CorruptStorageError(path, `snapshot file for index ${metadata.index} is unreadable: ${String(err)}`);
+      },
+    ).finally(() => (this.reading = false));
   }
 
   // ---- writes ---------------------------------------------------------------
@@ -228,8 +287,9 @@ export class LevelStorage implements Storage {
     if (rd.snapshot === undefined && rd.entries.length === 0 && rd.hardState === undefined) return;
     const batch = this.db.batch();
     let lastBefore = this.mem.lastIndex();
+    let file: string | undefined;
     if (rd.snapshot !== undefined) {
-      const file = await writeSnapshotFile(this.snapDir, rd.snapshot);
+      file = await writeSnapshotFile(this.snapDir, rd.snapshot);
       batch.put(KEY_SNAPSHOT, this.snapshotMetaRecord(rd.snapshot, file));
       // The snapshot replaces the whole log.
       for (let i = this.mem.firstIndex(); i <= lastBefore; i++) batch.del(entryKey(i));
@@ -243,7 +303,10 @@ export class LevelStorage implements Storage {
     }
     if (rd.hardState !== undefined) batch.put(KEY_HARD_STATE, seal(pack(rd.hardState)));
     await batch.write({ sync: rd.mustSync });
-    if (rd.snapshot !== undefined) this.mem.applySnapshot(rd.snapshot);
+    if (rd.snapshot !== undefined) {
+      this.mem.applySnapshot(withoutImage(rd.snapshot.metadata));
+      this.newSnapshotFile(file!);
+    }
     this.mem.append(rd.entries);
     if (rd.hardState !== undefined) this.mem.setHardState(rd.hardState);
   }
@@ -259,13 +322,20 @@ export class LevelStorage implements Storage {
     const file = await writeSnapshotFile(this.snapDir, snap);
     const first = this.mem.firstIndex();
     await this.db.put(KEY_SNAPSHOT, this.snapshotMetaRecord(snap, file), { sync: true });
-    this.mem.createSnapshot(index, confState, data);
+    this.mem.createSnapshot(index, confState, IMAGE_ON_DISK);
+    this.newSnapshotFile(file);
     if (compactIndex >= first) {
       this.mem.compact(compactIndex);
       await this.db.clear({ gte: entryKey(first), lte: entryKey(compactIndex) });
     }
     await pruneSnapshotFiles(this.snapDir, RETAINED_SNAPSHOT_FILES + 1);
     return snap;
+  }
+
+  /** The latest snapshot is now the one in `file`: an image read for an older one is dropped. */
+  private newSnapshotFile(file: string): void {
+    this.snapFile = file;
+    this.readImage = undefined;
   }
 
   private snapshotMetaRecord(s: Snapshot, file: string): Buffer {
@@ -294,4 +364,8 @@ export class LevelStorage implements Storage {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+function withoutImage(metadata: SnapshotMetadata): Snapshot {
+  return { metadata, data: IMAGE_ON_DISK };
 }

@@ -10,7 +10,7 @@ import { open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/pr
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { unpack } from 'msgpackr';
-import { pack } from '../../proto/msgpack.js';
+import { packWithBytesParts } from '../../proto/msgpack.js';
 import { assert } from '../core/assert.js';
 import type { Snapshot } from '../core/types.js';
 import { CorruptStorageError } from './errors.js';
@@ -31,15 +31,16 @@ export function snapshotFileName(s: Snapshot): string {
 }
 
 export async function writeSnapshotFile(dir: string, s: Snapshot, onProgress?: WriteProgress): Promise<string> {
-  const body = pack({ index: s.metadata.index, term: s.metadata.term, confState: s.metadata.confState, data: s.data });
+  // The body is written in two parts so that the image (most of it) is never copied.
+  const body = packWithBytesParts({ index: s.metadata.index, term: s.metadata.term, confState: s.metadata.confState }, 'data', s.data);
   const header = Buffer.allocUnsafe(HEADER_BYTES);
   MAGIC.copy(header, 0);
-  header.writeUInt32BE(crc32(body), MAGIC.byteLength);
+  header.writeUInt32BE(body.reduce((crc, part) => crc32(part, crc), 0), MAGIC.byteLength);
   const name = snapshotFileName(s);
   const tmp = join(dir, `${name}.tmp`);
   const fh = await open(tmp, 'w');
   try {
-    await writeChunked(fh, [header, body], onProgress);
+    await writeChunked(fh, [header, ...body], onProgress);
     await fh.sync();
   } finally {
     await fh.close();
@@ -77,7 +78,8 @@ export async function readSnapshotFile(path: string): Promise<Snapshot> {
     throw new CorruptStorageError(path, `checksum mismatch over ${body.byteLength} bytes`);
   }
   const o = unpack(body) as { index: number; term: number; confState: Snapshot['metadata']['confState']; data: Uint8Array };
-  return { metadata: { index: o.index, term: o.term, confState: o.confState }, data: new Uint8Array(o.data) };
+  // A view into the file's buffer, whose only other content is the small header.
+  return { metadata: { index: o.index, term: o.term, confState: o.confState }, data: new Uint8Array(o.data.buffer, o.data.byteOffset, o.data.byteLength) };
 }
 
 /** Deletes all but the newest `keep` snapshot files and any leftover temp files. */

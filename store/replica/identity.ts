@@ -36,7 +36,8 @@ export async function settleIdentity(o: IdentityOptions): Promise<SettledIdentit
     return { id: recorded.memberId, fallbackPeers: initialPeers.filter((p) => p.id !== recorded.memberId) };
   }
   const { hardState } = o.storage.initialState();
-  const empty = o.storage.lastIndex() === 0 && hardState.term === 0 && o.storage.snapshot().metadata.index === 0;
+  // A snapshot's index is at most the last index, so a last index of 0 means no snapshot either.
+  const empty = o.storage.lastIndex() === 0 && hardState.term === 0;
   if (o.initialClusterState === 'existing' && empty) {
     const found = await lookupJoiningMember({ self: o.self, peers: o.initial.filter((m) => m !== o.self), clusterId: o.clusterId, log: o.log });
     await writeIdentity(o.dataDir, { memberId: found.id, clusterId: o.clusterId, name: o.name });

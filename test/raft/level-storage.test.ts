@@ -1,13 +1,15 @@
 /**
  * Durable Raft storage: what is persisted comes back after a reopen, a replaced
- * suffix stays replaced, snapshots compact the log, and a corrupt record or
- * snapshot file makes open() refuse with a message naming where.
+ * suffix stays replaced, snapshots compact the log, the snapshot image stays on
+ * disk until asked for, and a corrupt record or snapshot file makes open()
+ * refuse with a message naming where.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Level } from 'level';
+import { SnapshotTemporarilyUnavailableError } from '../../raft/core/errors.js';
 import type { Entry, Ready } from '../../raft/core/types.js';
 import { CorruptStorageError } from '../../raft/storage/errors.js';
 import { LevelStorage, entryKey } from '../../raft/storage/level-storage.js';
@@ -66,11 +68,67 @@ describe('LevelStorage', () => {
     await s.createSnapshot(15, { voters: [1, 2, 3], learners: [] }, new TextEncoder().encode('image@15'), 12);
     await s.close();
     const r = await LevelStorage.open(dir);
-    expect(r.snapshot().metadata).toMatchObject({ index: 15, term: 3 });
-    expect(new TextDecoder().decode(r.snapshot().data)).toBe('image@15');
+    const snap = r.snapshot();
+    expect(snap.metadata).toMatchObject({ index: 15, term: 3 });
+    expect(new TextDecoder().decode(snap.data)).toBe('image@15');
     expect(r.firstIndex()).toBe(16);
     expect(r.lastIndex()).toBe(20);
     await r.close();
+  });
+
+  it('keeps no snapshot image in memory: each later request reads it back from its file', async () => {
+    const dir = await freshDir();
+    const s = await LevelStorage.open(dir);
+    await s.persist(ready({ entries: entries(1, 20, 3), hardState: { term: 3, vote: 1, commit: 20 } }));
+    const image = new Uint8Array(300_000).map((_, i) => i % 251);
+    await s.createSnapshot(15, { voters: [1, 2, 3], learners: [] }, image, 12);
+    // Not held after the write: the first request starts a read and is told to come back.
+    expect(() => s.snapshot()).toThrow(SnapshotTemporarilyUnavailableError);
+    const read = await vi.waitFor(() => s.snapshot());
+    expect(read.metadata).toEqual({ index: 15, term: 3, confState: { voters: [1, 2, 3], learners: [] } });
+    expect(Buffer.from(read.data).equals(Buffer.from(image))).toBe(true);
+    // Handed out once, then dropped: the next request reads again.
+    expect(() => s.snapshot()).toThrow(SnapshotTemporarilyUnavailableError);
+    expect((await vi.waitFor(() => s.snapshot())).metadata.index).toBe(15);
+    // Log bounds never need the image.
+    expect(s.firstIndex()).toBe(13);
+    expect(s.term(15)).toBe(3);
+    await s.close();
+  });
+
+  it('drops an image read for an older snapshot when a newer one is taken meanwhile', async () => {
+    const dir = await freshDir();
+    const s = await LevelStorage.open(dir);
+    await s.persist(ready({ entries: entries(1, 20, 3), hardState: { term: 3, vote: 1, commit: 20 } }));
+    await s.createSnapshot(10, { voters: [1], learners: [] }, new TextEncoder().encode('image@10'), 10);
+    expect(() => s.snapshot()).toThrow(SnapshotTemporarilyUnavailableError);
+    await s.createSnapshot(18, { voters: [1], learners: [] }, new TextEncoder().encode('image@18'), 18);
+    const read = await vi.waitFor(() => s.snapshot());
+    expect(read.metadata.index).toBe(18);
+    expect(new TextDecoder().decode(read.data)).toBe('image@18');
+    await s.close();
+  });
+
+  it('reports a snapshot file lost after open as corrupt storage, naming the file', async () => {
+    const dir = await freshDir();
+    const s = await LevelStorage.open(dir);
+    await s.persist(ready({ entries: entries(1, 5, 1), hardState: { term: 1, vote: 1, commit: 5 } }));
+    await s.createSnapshot(5, { voters: [1], learners: [] }, new Uint8Array(64).fill(7), 5);
+    const snapDir = join(dir, 'snap');
+    for (const n of await readdir(snapDir)) await rm(join(snapDir, n));
+    expect(() => s.snapshot()).toThrow(SnapshotTemporarilyUnavailableError);
+    const err = await vi.waitFor(() => {
+      try {
+        s.snapshot();
+      } catch (e) {
+        if (e instanceof SnapshotTemporarilyUnavailableError) throw e;
+        return e;
+      }
+      throw new Error('snapshot() returned an image from a deleted file');
+    });
+    expect(err).toBeInstanceOf(CorruptStorageError);
+    expect((err as Error).message).toMatch(/\.snap/);
+    await s.close();
   });
 
   it('refuses to open when a log entry fails its checksum, naming the entry', async () => {

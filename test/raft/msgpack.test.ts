@@ -1,7 +1,7 @@
 /** proto/msgpack.ts: msgpackr's shared output buffer never stays large, and a bytes entry is spliced into a map correctly. */
 import { Packr, unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { LARGE_OUTPUT_BYTES, pack, packWithBytes } from '../../proto/msgpack.js';
+import { LARGE_OUTPUT_BYTES, pack, packWithBytes, packWithBytesParts } from '../../proto/msgpack.js';
 
 describe('pack', () => {
   it('copies a large output out, and later small outputs no longer share a large buffer', () => {
@@ -25,6 +25,15 @@ describe('packWithBytes', () => {
         expect(Buffer.from(blob).equals(bytes)).toBe(true);
       }
     }
+  });
+
+  it('in parts: the bytes are not copied, and the parts written one after the other are the same map', () => {
+    const bytes = Buffer.alloc(5000, 3);
+    const [prefix, tail] = packWithBytesParts({ index: 7, confState: { voters: [1] } }, 'data', bytes);
+    expect(tail).toBe(bytes);
+    const joined = Buffer.concat([prefix, tail]);
+    expect(joined.equals(Buffer.from(packWithBytes({ index: 7, confState: { voters: [1] } }, 'data', bytes)))).toBe(true);
+    expect(unpack(joined)).toEqual({ index: 7, confState: { voters: [1] }, data: bytes });
   });
 
   it('refuses what is not a map, and a key too long for the format it writes', () => {
