@@ -379,16 +379,19 @@ export class RaftBackend implements EtcdBackend {
 
   /** The backup stream: a header that gives the image's length, then the image (store/backup/frame.ts). */
   async snapshot(_opts: CallOptions): Promise<E.Snapshot> {
-    const data = this.o.state.snapshot();
+    const parts = this.o.state.snapshotParts();
     const revision = this.o.state.mvcc.currentRevision;
-    const header = encodeBackupHeader(data.byteLength);
+    const imageBytes = parts.reduce((n, part) => n + part.byteLength, 0);
+    const header = encodeBackupHeader(imageBytes);
     async function* chunks(): AsyncIterable<Uint8Array> {
       yield header;
-      for (let off = 0; off < data.byteLength; off += SNAPSHOT_STREAM_CHUNK_BYTES) {
-        yield data.subarray(off, off + SNAPSHOT_STREAM_CHUNK_BYTES);
+      for (const part of parts) {
+        for (let off = 0; off < part.byteLength; off += SNAPSHOT_STREAM_CHUNK_BYTES) {
+          yield part.subarray(off, off + SNAPSHOT_STREAM_CHUNK_BYTES);
+        }
       }
     }
-    return { revision, totalBytes: header.byteLength + data.byteLength, chunks: chunks() };
+    return { revision, totalBytes: header.byteLength + imageBytes, chunks: chunks() };
   }
 
   async moveLeader(targetId: number, opts: CallOptions): Promise<void> {

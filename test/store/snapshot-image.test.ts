@@ -1,7 +1,7 @@
 /** The member's snapshot image (store/replica/replicated-state.ts): one msgpack map around the MVCC snapshot's bytes. */
 import { Packr, unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { decodeImage, encodeImage } from '../../store/replica/replicated-state.js';
+import { decodeImage, encodeImage, encodeImageParts } from '../../store/replica/replicated-state.js';
 
 const member = (id: number) => ({ id, name: `m${id}`, peerUrls: [`http://127.0.0.1:${id}`], clientUrls: [], isLearner: false });
 
@@ -18,6 +18,14 @@ describe('snapshot image', () => {
       expect(decoded.members).toEqual(members);
       expect(decoded.removedMembers).toEqual([9]);
     }
+  });
+
+  it('in parts (a streamed backup) is the same bytes, without a copy of the state', () => {
+    const mvcc = new Uint8Array(50_000).map((_, i) => i % 241);
+    const image = { mvcc, members: [member(3)], alarms: [], removedMembers: [4] };
+    const parts = encodeImageParts(image);
+    expect(parts[parts.length - 1]).toBe(mvcc);
+    expect(Buffer.concat(parts).equals(Buffer.from(encodeImage(image)))).toBe(true);
   });
 
   it('decodes an image packed whole (as before the state was spliced in)', () => {
