@@ -46,6 +46,11 @@ const MSGPACK_BIN32 = 0xc6;
  * image).
  */
 export function packWithBytesParts(value: object, key: string, bytes: Uint8Array, packr: Packr = defaultPackr): [Buffer, Uint8Array] {
+  return [packWithBytesHead(value, key, bytes.byteLength, packr), bytes];
+}
+
+/** The first part of packWithBytesParts: what comes before `byteLength` bytes (which may still be on their way). */
+export function packWithBytesHead(value: object, key: string, byteLength: number, packr: Packr = defaultPackr): Buffer {
   const head = pack(value, packr);
   let count: number;
   let body: Uint8Array;
@@ -69,8 +74,8 @@ export function packWithBytesParts(value: object, key: string, bytes: Uint8Array
   prefix.set(keyBytes, p);
   p += keyBytes.length;
   p = prefix.writeUInt8(MSGPACK_BIN32, p);
-  prefix.writeUInt32BE(bytes.length, p);
-  return [prefix, bytes];
+  prefix.writeUInt32BE(byteLength, p);
+  return prefix;
 }
 
 /** packWithBytesParts in one buffer of the exact size: `bytes` is copied once. */

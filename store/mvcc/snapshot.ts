@@ -13,8 +13,9 @@
  *   flags u8 (1 = tombstone) | revision f64 | sub-revision u32 | key length u32 | key
  * and, for a put, then
  *   value length u32 | value | createRevision f64 | version f64 | lease f64
- * (an f64 holds every safe integer exactly). Written in one pass into one
- * buffer, it costs a fraction of packing a msgpack tuple per record.
+ * (an f64 holds every safe integer exactly). Written in one pass, into one
+ * buffer or a stream of chunks, it costs a fraction of packing a msgpack tuple
+ * per record.
  *
  * Format version 1 (still read: older snapshot files and backups): the payload
  * is one msgpack map with the head's fields and `records`, a list of tuples
@@ -23,6 +24,8 @@
  */
 import { createHash } from 'node:crypto';
 import { Packr, Unpackr } from 'msgpackr';
+import { assert } from './assert.js';
+import { ChunkedWriter } from './chunked-writer.js';
 import { SnapshotCorruptError, SnapshotCorruptReason } from './errors.js';
 import type { RevisionRecord } from './key-index.js';
 import { keyIdOf, type KeyId } from './key-range.js';
@@ -57,7 +60,22 @@ export interface SnapshotContents {
   readonly nextAutoLeaseId: number;
 }
 
-export function encodeSnapshot(contents: SnapshotContents): Uint8Array {
+/** A snapshot being encoded: its length, and its bytes in chunks, written as they are read. */
+export interface SnapshotStream {
+  readonly byteLength: number;
+  readonly chunks: Iterable<Uint8Array>;
+}
+
+/**
+ * The snapshot of `contents` as a stream of chunks of `chunkBytes` (the last
+ * one shorter). The head is encoded now; the records are encoded as the chunks
+ * are read, so the first chunk can go out before the last is written, and no
+ * buffer as large as the state is held. The records encoded are the first
+ * `contents.records.length` of the list as it is now: records are immutable and
+ * a store only appends to its list (compaction builds a new one), so a stream
+ * read later still gives this moment's state.
+ */
+export function encodeSnapshotStream(contents: SnapshotContents, chunkBytes: number): SnapshotStream {
   const head = packr.pack({
     currentRevision: contents.currentRevision,
     compactRevision: contents.compactRevision,
@@ -65,39 +83,64 @@ export function encodeSnapshot(contents: SnapshotContents): Uint8Array {
     leases: contents.leases,
     recordCount: contents.records.length,
   });
+  const { records } = contents;
+  const count = records.length;
   let payloadBytes = 4 + head.length;
-  for (const r of contents.records) {
+  for (let i = 0; i < count; i++) {
+    const r = records[i]!;
     payloadBytes += RECORD_HEAD_BYTES + r.kv.key.length + (r.tombstone ? 0 : PUT_EXTRA_BYTES + r.kv.value.length);
   }
   if (payloadBytes > PAYLOAD_BYTES_MAX) throw new RangeError(`snapshot payload of ${payloadBytes} bytes exceeds ${PAYLOAD_BYTES_MAX}`);
-  const out = new Uint8Array(HEADER_BYTES + payloadBytes + CHECKSUM_BYTES);
-  const view = new DataView(out.buffer);
-  out.set(MAGIC, 0);
-  view.setUint32(MAGIC.length, FORMAT_VERSION);
-  view.setUint32(MAGIC.length + 4, payloadBytes);
-  let p = HEADER_BYTES;
-  view.setUint32(p, head.length);
-  out.set(head, p + 4);
-  p += 4 + head.length;
-  for (const r of contents.records) {
-    const { key, value } = r.kv;
-    out[p] = r.tombstone ? TOMBSTONE_FLAG : 0;
-    view.setFloat64(p + 1, r.main);
-    view.setUint32(p + 9, r.sub);
-    view.setUint32(p + 13, key.length);
-    out.set(key, p + RECORD_HEAD_BYTES);
-    p += RECORD_HEAD_BYTES + key.length;
-    if (r.tombstone) continue;
-    view.setUint32(p, value.length);
-    out.set(value, p + 4);
-    p += 4 + value.length;
-    view.setFloat64(p, r.kv.createRevision);
-    view.setFloat64(p + 8, r.kv.version);
-    view.setFloat64(p + 16, r.kv.lease);
-    p += 24;
+  const byteLength = HEADER_BYTES + payloadBytes + CHECKSUM_BYTES;
+  function* chunks(): Generator<Uint8Array> {
+    const out = new ChunkedWriter({ totalBytes: byteLength, chunkBytes });
+    const hash = createHash('sha256');
+    /** Chunks are hashed as they fill; every byte but the checksum's is hashed once. */
+    function* filled(): Generator<Uint8Array> {
+      for (const c of out.takeFull()) {
+        hash.update(c);
+        yield c;
+      }
+    }
+    out.bytes(MAGIC);
+    out.u32(FORMAT_VERSION);
+    out.u32(payloadBytes);
+    out.u32(head.length);
+    out.bytes(head);
+    yield* filled();
+    for (let i = 0; i < count; i++) {
+      writeRecord(out, records[i]!);
+      if (out.hasFull) yield* filled();
+    }
+    hash.update(out.pending());
+    out.bytes(hash.digest());
+    assert(out.done, () => `snapshot of ${byteLength} bytes was not written to the end`);
+    yield* out.takeFull(); // the rest holds the checksum, which is not hashed
   }
-  out.set(sha256(out.subarray(0, HEADER_BYTES + payloadBytes)), HEADER_BYTES + payloadBytes);
-  return out;
+  return { byteLength, chunks: chunks() };
+}
+
+function writeRecord(out: ChunkedWriter, r: RevisionRecord): void {
+  const { key, value } = r.kv;
+  out.u8(r.tombstone ? TOMBSTONE_FLAG : 0);
+  out.f64(r.main);
+  out.u32(r.sub);
+  out.u32(key.length);
+  out.bytes(key);
+  if (r.tombstone) return;
+  out.u32(value.length);
+  out.bytes(value);
+  out.f64(r.kv.createRevision);
+  out.f64(r.kv.version);
+  out.f64(r.kv.lease);
+}
+
+/** The snapshot of `contents` in one buffer of the exact size. */
+export function encodeSnapshot(contents: SnapshotContents): Uint8Array {
+  const stream = encodeSnapshotStream(contents, Number.MAX_SAFE_INTEGER);
+  const [only, ...rest] = [...stream.chunks];
+  assert(only !== undefined && rest.length === 0 && only.byteLength === stream.byteLength, 'a snapshot written as one chunk');
+  return new Uint8Array(only.buffer, only.byteOffset, only.byteLength);
 }
 
 function sha256(bytes: Uint8Array): Uint8Array {

@@ -17,7 +17,7 @@ import { KvStore } from './kv-store.js';
 import { Lessor } from './lessor.js';
 import { DEFAULT_MIN_LEASE_TTL_SECONDS, MAX_EXPIRED_LEASES_PER_SCAN } from './limits.js';
 import { executeRange } from './range.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { decodeSnapshot, encodeSnapshot, encodeSnapshotStream, type SnapshotContents, type SnapshotStream } from './snapshot.js';
 import { checkPlan, executePlan, planTxn } from './txn.js';
 import type * as T from './types.js';
 import { NO_LEASE } from './types.js';
@@ -195,14 +195,26 @@ export class MvccStateMachine {
   // ---- snapshots ----
 
   snapshot(): Uint8Array {
+    return encodeSnapshot(this.snapshotContents());
+  }
+
+  /**
+   * The same bytes as snapshot(), as this moment's state, in chunks encoded as
+   * they are read (a backup streams them; see encodeSnapshotStream).
+   */
+  snapshotStream(chunkBytes: number): SnapshotStream {
+    return encodeSnapshotStream(this.snapshotContents(), chunkBytes);
+  }
+
+  private snapshotContents(): SnapshotContents {
     const { leases, nextAutoId } = this.lessor.snapshot();
-    return encodeSnapshot({
+    return {
       currentRevision: this.kv.currentRevision,
       compactRevision: this.kv.compactRevision,
       records: this.kv.records(),
       leases,
       nextAutoLeaseId: nextAutoId,
-    });
+    };
   }
 
   /** A state machine equal to the one that took the snapshot, or the reason the bytes are unusable. */

@@ -379,19 +379,14 @@ export class RaftBackend implements EtcdBackend {
 
   /** The backup stream: a header that gives the image's length, then the image (store/backup/frame.ts). */
   async snapshot(_opts: CallOptions): Promise<E.Snapshot> {
-    const parts = this.o.state.snapshotParts();
+    const image = this.o.state.snapshotStream(SNAPSHOT_STREAM_CHUNK_BYTES);
     const revision = this.o.state.mvcc.currentRevision;
-    const imageBytes = parts.reduce((n, part) => n + part.byteLength, 0);
-    const header = encodeBackupHeader(imageBytes);
+    const header = encodeBackupHeader(image.byteLength);
     async function* chunks(): AsyncIterable<Uint8Array> {
       yield header;
-      for (const part of parts) {
-        for (let off = 0; off < part.byteLength; off += SNAPSHOT_STREAM_CHUNK_BYTES) {
-          yield part.subarray(off, off + SNAPSHOT_STREAM_CHUNK_BYTES);
-        }
-      }
+      yield* image.chunks;
     }
-    return { revision, totalBytes: header.byteLength + imageBytes, chunks: chunks() };
+    return { revision, totalBytes: header.byteLength + image.byteLength, chunks: chunks() };
   }
 
   async moveLeader(targetId: number, opts: CallOptions): Promise<void> {

@@ -9,7 +9,7 @@
  * (ids removed from the cluster, oldest first; members.ts); without it, none.
  */
 import { Packr } from 'msgpackr';
-import { packWithBytes, packWithBytesParts } from '../../proto/msgpack.js';
+import { packWithBytes, packWithBytesHead } from '../../proto/msgpack.js';
 import { decodeConfChange } from '../../raft/core/conf-change.js';
 import type { Entry, Snapshot } from '../../raft/core/types.js';
 import { EntryType } from '../../raft/core/types.js';
@@ -18,6 +18,7 @@ import type { AlarmMember, Member } from '../etcd-server/types.js';
 import { applyCommand, decodeCommand } from '../mvcc/commands.js';
 import { MalformedCommandError } from '../mvcc/errors.js';
 import { MvccStateMachine, type ApplyResult } from '../mvcc/state-machine.js';
+import type { SnapshotStream } from '../mvcc/snapshot.js';
 import { AlarmTable } from './alarms.js';
 import { Members } from './members.js';
 import { decodeProposal, type Proposal } from './proposal.js';
@@ -129,16 +130,26 @@ export class ReplicatedState implements StateMachine {
   }
 
   /**
-   * The same image as snapshot(), in parts to be sent one after the other: the
-   * state's bytes (nearly all of it) are not copied into one buffer with the
-   * rest. For streaming a backup.
+   * The same image as snapshot(), of this moment's state, in chunks of about
+   * `chunkBytes` encoded as they are read: a backup streams it without ever
+   * holding a buffer as large as the state.
    */
-  snapshotParts(): Uint8Array[] {
-    return encodeImageParts(this.imageContents());
+  snapshotStream(chunkBytes: number): SnapshotStream {
+    const mvcc = this.mvcc.snapshotStream(chunkBytes);
+    const head = packWithBytesHead(imageHead(this.imageTable()), 'mvcc', mvcc.byteLength, packr);
+    function* chunks(): Generator<Uint8Array> {
+      yield head;
+      yield* mvcc.chunks;
+    }
+    return { byteLength: head.byteLength + mvcc.byteLength, chunks: chunks() };
   }
 
   private imageContents(): ImageContents {
-    return { mvcc: this.mvcc.snapshot(), members: this.members.toJSON(), alarms: this.alarms.toJSON(), removedMembers: this.members.removedIds() };
+    return { mvcc: this.mvcc.snapshot(), ...this.imageTable() };
+  }
+
+  private imageTable(): Omit<ImageContents, 'mvcc'> {
+    return { members: this.members.toJSON(), alarms: this.alarms.toJSON(), removedMembers: this.members.removedIds() };
   }
 }
 
@@ -149,7 +160,7 @@ interface ImageContents {
   readonly removedMembers?: readonly number[];
 }
 
-function imageHead(image: ImageContents): object {
+function imageHead(image: Omit<ImageContents, 'mvcc'>): object {
   return { version: IMAGE_VERSION, members: image.members, alarms: image.alarms ?? [], removedMembers: image.removedMembers ?? [] };
 }
 
@@ -157,11 +168,6 @@ function imageHead(image: ImageContents): object {
 export function encodeImage(image: ImageContents): Uint8Array {
   // The state's bytes are all but a few hundred of the image's: copied once, not packed.
   return packWithBytes(imageHead(image), 'mvcc', image.mvcc, packr);
-}
-
-/** encodeImage as parts that, one after the other, are the same bytes; the state's bytes are not copied. */
-export function encodeImageParts(image: ImageContents): Uint8Array[] {
-  return packWithBytesParts(imageHead(image), 'mvcc', image.mvcc, packr);
 }
 
 
